@@ -1,0 +1,12 @@
+"""The kiosk: the classroom tablet where a child posts a worry. It can seal a worry, never read one."""
+
+from worrybox.web import make_app
+
+
+def create_app(test_config=None):
+    """Create the kiosk app."""
+    app = make_app(__name__, "kiosk", test_config)
+    from . import views
+
+    app.register_blueprint(views.bp)
+    return app

@@ -1,0 +1,123 @@
+"""Kiosk pages: start, post a worry, the urgent form, thank you."""
+
+import secrets
+
+from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
+
+from worrybox import roster, worries
+from worrybox.choices import FEELINGS, PLACES, TALK_TO, TOPICS
+from worrybox.keys import NoRecipients, worry_recipients
+from worrybox.web import get_db, get_pupil_keys
+
+from .forms import WorryForm
+
+bp = Blueprint("kiosk", __name__)
+
+RESTING_MESSAGE = ("The worry box is resting. Please tell a grown-up you trust, "
+                   "or call Childline free on 0800 1111.")
+
+
+@bp.before_app_request
+def refuse_when_resting():
+    """Accept nothing when there is no valid key to seal to: never store a worry we could not seal."""
+    if request.endpoint in ("static", "kiosk.healthz", "kiosk.thanks"):
+        return None
+    try:
+        worry_recipients(get_db())
+    except NoRecipients:
+        return render_template("kiosk/resting.html", message=RESTING_MESSAGE), 503
+    return None
+
+
+@bp.get("/healthz")
+def healthz():
+    try:
+        worry_recipients(get_db())
+    except NoRecipients:
+        return jsonify(status="resting", reason="cannot seal"), 503
+    return jsonify(status="ok")
+
+
+@bp.get("/")
+def start():
+    return render_template("kiosk/start.html")
+
+
+def _render_worry_form(form, status=200, class_name=None, urgent=False):
+    if not form.submission_id.data:
+        form.submission_id.data = secrets.token_urlsafe(18)
+    db = get_db()
+    keys = get_pupil_keys()
+    classes = roster.class_names(db)
+    pupils = roster.pupils_in_class(db, keys, class_name) if class_name in classes else []
+    if class_name and class_name not in classes:
+        form.form_errors.append("We could not find that class. Please choose yours from the list.")
+        class_name = None
+    return render_template(
+        "kiosk/urgent.html" if urgent else "kiosk/worry.html",
+        form=form, classes=classes, class_name=class_name, pupils=pupils,
+        feelings=FEELINGS, topics=TOPICS, places=PLACES, talk_to=TALK_TO,
+    ), status
+
+
+@bp.get("/worry")
+def worry_form():
+    form = WorryForm(formdata=None)
+    return _render_worry_form(form, class_name=request.args.get("class") or None)
+
+
+@bp.get("/help")
+def help_now():
+    form = WorryForm(formdata=None)
+    form.urgent.data = "y"
+    return _render_worry_form(form, class_name=request.args.get("class") or None, urgent=True)
+
+
+@bp.post("/worry")
+def post_worry():
+    form = WorryForm()
+    urgent = form.urgent.data == "y"
+    class_name = request.form.get("class") or None
+    if "show_class" in request.form:
+        # Choosing a class only shows its names; nothing is posted and nothing typed is lost.
+        form.pupil.data = None
+        return _render_worry_form(form, class_name=request.form["show_class"] or None, urgent=urgent)
+    if not form.validate():
+        if form.csrf_token.errors:
+            form.csrf_token.errors = []
+            form.form_errors.append("This page was open for a long time, so we refreshed it. "
+                                    "Your worry is still here: please press Send again.")
+            return _render_worry_form(form, 400, class_name, urgent)
+        return _render_worry_form(form, 422, class_name, urgent)
+    keys = get_pupil_keys()
+    db = get_db()
+    pupil = None
+    if form.pupil.data:
+        pupil = roster.find_pupil(db, keys, form.pupil.data)
+        if pupil is None:
+            form.pupil.errors = ["We could not find that name. Please choose it again, or leave your name off."]
+            return _render_worry_form(form, 422, class_name, urgent)
+    try:
+        recipients = worry_recipients(db)
+    except NoRecipients:
+        return render_template("kiosk/resting.html", message=RESTING_MESSAGE), 503
+    new_worry = worries.NewWorry(
+        submission_id=form.submission_id.data or secrets.token_urlsafe(18),
+        feeling=form.feeling.data or None,
+        topic=form.topic.data or None,
+        place=form.place.data or None,
+        talk_to=form.talk_to.data or None,
+        urgent=urgent,
+        text=form.text.data or "",
+        pupil=pupil,
+        pupil_ref=keys.pupil_ref(pupil.pupil_id) if pupil else None,
+    )
+    worries.post_worry(db, recipients, new_worry)
+    session["thanks"] = {"urgent": urgent, "named": pupil is not None}
+    return redirect(url_for("kiosk.thanks"), 303)
+
+
+@bp.get("/thanks")
+def thanks():
+    return render_template("kiosk/thanks.html", **session.pop("thanks", {"urgent": False, "named": False}))
+

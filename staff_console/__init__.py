@@ -1,0 +1,15 @@
+"""The staff console: where staff sign in, open the worries their keys can open, and record what they did."""
+
+from worrybox.web import make_app
+
+
+def create_app(test_config=None):
+    """Create the staff console app."""
+    app = make_app(__name__, "console", test_config)
+    # Unlocked private keys, by session token: only in this process's memory, only while signed in.
+    app.extensions["worrybox_keyrings"] = {}
+    from . import auth, triage
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(triage.bp)
+    return app

@@ -1,0 +1,163 @@
+"""The `worrybox` command: set up a school, add staff, import a roster, run the apps, start a demo."""
+
+import sys
+from pathlib import Path
+
+import click
+
+from . import keys, roster, sealing
+from .config import DATA_DIR_ENV, NotSetUp, Paths
+from .school import AlreadySetUp, init_school, open_school, pupil_keys
+from .staff import ROLES, AccountError, create_staff, find_staff_id
+
+data_dir_option = click.option(
+    "--data-dir", envvar=DATA_DIR_ENV, required=True, type=click.Path(file_okay=False, path_type=Path),
+    help="The school's data directory (default: $%s)." % DATA_DIR_ENV,
+)
+
+
+def _read_password_file(path: Path) -> str:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.ClickException("Could not read %s: %s" % (path, exc))
+    if not lines or not lines[0]:
+        raise click.ClickException("%s is empty: put the password on its first line." % path)
+    return lines[0]
+
+
+def _password(password_file: Path | None, prompt: str) -> str:
+    if password_file:
+        return _read_password_file(password_file)
+    return click.prompt(prompt, hide_input=True, confirmation_prompt=True)
+
+
+def _open(data_dir: Path):
+    try:
+        return open_school(Paths(data_dir.resolve()))
+    except NotSetUp as exc:
+        raise click.ClickException(str(exc))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main():
+    """Worry Box: a worry box and peer-support kiosk for schools, sealed end to end."""
+
+
+@main.command()
+@data_dir_option
+@click.option("--school", "school_name", required=True, help="The school's name, as children know it.")
+@click.option("--dsl-email", required=True)
+@click.option("--dsl-name", required=True)
+@click.option("--password-file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="File whose first line is the DSL's password (otherwise you are asked).")
+def init(data_dir, school_name, dsl_email, dsl_name, password_file):
+    """Create a school: database, keys and its Designated Safeguarding Lead."""
+    password = _password(password_file, "Password for %s" % dsl_email)
+    try:
+        code = init_school(Paths(data_dir.resolve()), school_name, dsl_email, dsl_name, password)
+    except (AlreadySetUp, AccountError, ValueError) as exc:
+        raise click.ClickException(str(exc))
+    click.echo("Set up %s in %s." % (school_name, data_dir))
+    click.echo("")
+    click.echo("RECOVERY CODE (shown once):  %s" % code)
+    click.echo("")
+    click.echo("Print it and lock it away with the school's safeguarding records. If every DSL forgets")
+    click.echo("their password, this code is the only way to open the worries again.")
+
+
+@main.command("add-staff")
+@data_dir_option
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", required=True, type=click.Choice(sorted(ROLES)))
+@click.option("--class", "class_name", help="The class a teacher teaches (as in the roster).")
+@click.option("--password-file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="File whose first line is the new member's password (otherwise you are asked).")
+@click.option("--by", "by_email", help="Email of a DSL who unlocks the team key (needed for dsl and deputy).")
+@click.option("--by-password-file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--recovery-code-file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Unlock the team key with the recovery code instead of a DSL's password.")
+def add_staff(data_dir, email, name, role, class_name, password_file, by_email, by_password_file, recovery_code_file):
+    """Add a member of staff; a DSL or deputy is given the team key by an existing DSL."""
+    db = _open(data_dir)
+    team_keys = None
+    if role in keys.KEY_HOLDING_ROLES:
+        team_keys = _unlock_team_keys(db, by_email, by_password_file, recovery_code_file)
+    password = _password(password_file, "Password for %s" % email)
+    try:
+        create_staff(db, email, name, role, password, class_name=class_name, team_keys=team_keys)
+    except AccountError as exc:
+        raise click.ClickException(str(exc))
+    click.echo("Added %s (%s) as %s." % (name, email, ROLES[role]))
+
+
+def _unlock_team_keys(db, by_email, by_password_file, recovery_code_file) -> dict[str, bytes]:
+    if recovery_code_file:
+        try:
+            team = keys.unlock_team_with_recovery(db, _read_password_file(recovery_code_file))
+        except sealing.OpenError:
+            raise click.ClickException("That recovery code does not open the team key.")
+        return team
+    if not by_email:
+        raise click.ClickException("A DSL or deputy needs the team key: give --by EMAIL and --by-password-file "
+                                   "of an existing DSL, or --recovery-code-file.")
+    by_id = find_staff_id(db, by_email)
+    password = _read_password_file(by_password_file) if by_password_file else \
+        click.prompt("Password for %s" % by_email, hide_input=True)
+    if by_id is None:
+        raise click.ClickException("No member of staff has the email %s." % by_email)
+    try:
+        keyring = keys.unlock_keyring(db, by_id, password)
+    except sealing.OpenError:
+        raise click.ClickException("That password does not unlock %s's keys." % by_email)
+    team = keys.team_keys_of(keyring, db)
+    if not team:
+        raise click.ClickException("%s does not hold the team key." % by_email)
+    return team
+
+
+@main.command("import-roster")
+@data_dir_option
+@click.argument("csv_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+def import_roster(data_dir, csv_file):
+    """Add or update pupils from a CSV (pupil_id, first_name, last_name, class, or your MIS's headers)."""
+    db = _open(data_dir)
+    try:
+        pupils = roster.parse_roster(csv_file.read_bytes())
+    except roster.RosterError as exc:
+        click.echo("Nothing was imported. Please fix these lines and try again:", err=True)
+        for problem in exc.problems:
+            click.echo("  " + problem, err=True)
+        sys.exit(1)
+    added, updated = roster.import_roster(db, pupil_keys(Paths(data_dir.resolve())), pupils)
+    click.echo("Imported %d pupils: %d new, %d updated." % (len(pupils), added, updated))
+
+
+@main.command()
+@data_dir_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--kiosk-port", default=8000, show_default=True, type=int)
+@click.option("--console-port", default=8001, show_default=True, type=int)
+def run(data_dir, host, kiosk_port, console_port):
+    """Serve the kiosk and the staff console under gunicorn."""
+    from .runner import run_apps
+
+    _open(data_dir).close()
+    sys.exit(run_apps(data_dir.resolve(), host, kiosk_port, console_port, echo=click.echo))
+
+
+@main.command()
+@click.option("--data-dir", default="./demo-data", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--kiosk-port", default=8000, show_default=True, type=int)
+@click.option("--console-port", default=8001, show_default=True, type=int)
+def demo(data_dir, host, kiosk_port, console_port):
+    """Create a demo school with a made-up roster (if there is none) and run it."""
+    from .demo import create_demo_school
+    from .runner import run_apps
+
+    logins_file = create_demo_school(data_dir.resolve())
+    click.echo(logins_file.read_text(encoding="utf-8"))
+    sys.exit(run_apps(data_dir.resolve(), host, kiosk_port, console_port, echo=click.echo))
+

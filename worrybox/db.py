@@ -1,0 +1,241 @@
+"""The school's SQLite database: connection settings and the schema as named migrations."""
+
+import contextlib
+import fcntl
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+BUSY_TIMEOUT_MS = 15000
+
+migrations = Migrations("worrybox")
+
+
+def connect(path: Path | str | None = None) -> Database:
+    """Open the database with the settings every process must use (or in memory for tests)."""
+    # isolation_level=None: each statement commits by itself unless inside an explicit
+    # transaction (db.atomic() or write_transaction()), so nothing is left uncommitted.
+    conn = sqlite3.connect(":memory:" if path is None else str(path), isolation_level=None,
+                           check_same_thread=False)
+    db = Database(conn)
+    if path is not None:
+        # WAL lets the kiosk write while the console reads; it is a property of the file.
+        db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA busy_timeout=%d" % BUSY_TIMEOUT_MS)
+    # FULL: an acknowledged worry survives a power cut, not only a crash.
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("PRAGMA foreign_keys=ON")
+    # Deleted rows are overwritten, so retention really removes what it removes.
+    db.execute("PRAGMA secure_delete=ON")
+    return db
+
+
+def migrate(db: Database, lock_path: Path | None = None) -> None:
+    """Apply pending migrations; safe to run again and from several processes at once."""
+    if lock_path is None:
+        migrations.apply(db)
+        return
+    with open(lock_path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            migrations.apply(db)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def write_transaction(db: Database):
+    """Run a read-then-write block as one transaction that holds the write lock from the start."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.rollback()
+        raise
+    else:
+        db.execute("COMMIT")
+
+
+def utcnow() -> str:
+    """Return the current time as the ISO 8601 UTC text stored in every timestamp column."""
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def get_setting(db: Database, name: str, default: str | None = None) -> str | None:
+    """Return one school setting."""
+    row = db.execute("SELECT value FROM settings WHERE name = ?", [name]).fetchone()
+    return row[0] if row else default
+
+
+def set_setting(db: Database, name: str, value: str) -> None:
+    """Store one school setting."""
+    db.execute(
+        "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+        [name, value],
+    )
+
+
+def _run(db: Database, *statements: str) -> None:
+    # executescript() would commit the migration's transaction half-way; run statements one by one.
+    for statement in statements:
+        db.execute(statement)
+
+
+@migrations(name="0001_initial")
+def _m0001_initial(db: Database) -> None:
+    _run(
+        db,
+        """
+        CREATE TABLE settings (
+            name TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE staff (
+            id INTEGER PRIMARY KEY,
+            email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            name TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('dsl', 'deputy', 'teacher')),
+            class_name TEXT,
+            password_hash TEXT NOT NULL,
+            key_id TEXT NOT NULL,
+            wrapped_private_key BLOB NOT NULL,
+            created_at TEXT NOT NULL,
+            removed_at TEXT
+        )
+        """,
+        # Public keys: the kiosk seals to these and can read nothing else of use.
+        """
+        CREATE TABLE keys (
+            key_id TEXT PRIMARY KEY,
+            purpose TEXT NOT NULL CHECK (purpose IN ('team', 'staff')),
+            staff_id INTEGER REFERENCES staff(id),
+            public_key BLOB NOT NULL,
+            created_at TEXT NOT NULL,
+            retired_at TEXT
+        )
+        """,
+        # A private key (the team key) wrapped to a holder: a member of staff or the recovery code.
+        """
+        CREATE TABLE key_wraps (
+            id INTEGER PRIMARY KEY,
+            key_id TEXT NOT NULL REFERENCES keys(key_id),
+            holder TEXT NOT NULL CHECK (holder IN ('staff', 'recovery')),
+            staff_id INTEGER REFERENCES staff(id),
+            wrapped_key BLOB NOT NULL,
+            created_at TEXT NOT NULL,
+            UNIQUE (key_id, holder, staff_id)
+        )
+        """,
+        """
+        CREATE TABLE pupils (
+            pupil_ref TEXT PRIMARY KEY,
+            class_name TEXT NOT NULL,
+            sealed_identity BLOB NOT NULL,
+            updated_at TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE INDEX pupils_by_class ON pupils (class_name)
+        """,
+        """
+        CREATE TABLE worries (
+            id INTEGER PRIMARY KEY,
+            submission_id TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL,
+            feeling TEXT,
+            topic TEXT,
+            place TEXT,
+            talk_to TEXT,
+            urgent INTEGER NOT NULL DEFAULT 0,
+            named INTEGER NOT NULL DEFAULT 0,
+            pupil_ref TEXT,
+            status TEXT NOT NULL DEFAULT 'new'
+                CHECK (status IN ('new', 'seen', 'in_progress', 'closed')),
+            format_version INTEGER NOT NULL,
+            sealed_body BLOB NOT NULL,
+            first_opened_at TEXT,
+            updated_at TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE INDEX worries_queue ON worries (urgent DESC, id DESC)
+        """,
+        """
+        CREATE INDEX worries_by_pupil ON worries (pupil_ref, created_at)
+        """,
+        """
+        CREATE TABLE worry_keys (
+            worry_id INTEGER NOT NULL REFERENCES worries(id),
+            key_id TEXT NOT NULL REFERENCES keys(key_id),
+            sealed_key BLOB NOT NULL,
+            PRIMARY KEY (worry_id, key_id)
+        ) WITHOUT ROWID
+        """,
+        """
+        CREATE INDEX worry_keys_by_key ON worry_keys (key_id, worry_id)
+        """,
+        # The chronology of a worry: what was done (in clear) and any note (sealed).
+        """
+        CREATE TABLE actions (
+            id INTEGER PRIMARY KEY,
+            worry_id INTEGER NOT NULL REFERENCES worries(id),
+            staff_id INTEGER NOT NULL REFERENCES staff(id),
+            at TEXT NOT NULL,
+            action TEXT NOT NULL,
+            sealed_note BLOB
+        )
+        """,
+        """
+        CREATE INDEX actions_by_worry ON actions (worry_id, id)
+        """,
+        """
+        CREATE TABLE action_keys (
+            action_id INTEGER NOT NULL REFERENCES actions(id),
+            key_id TEXT NOT NULL REFERENCES keys(key_id),
+            sealed_key BLOB NOT NULL,
+            PRIMARY KEY (action_id, key_id)
+        ) WITHOUT ROWID
+        """,
+        """
+        CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            staff_id INTEGER,
+            event TEXT NOT NULL,
+            worry_id INTEGER,
+            detail TEXT
+        )
+        """,
+        """
+        CREATE TRIGGER audit_log_is_append_only_update BEFORE UPDATE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END
+        """,
+        """
+        CREATE TRIGGER audit_log_is_append_only_delete BEFORE DELETE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END
+        """,
+        """
+        CREATE TABLE login_attempts (
+            id INTEGER PRIMARY KEY,
+            email TEXT NOT NULL COLLATE NOCASE,
+            at TEXT NOT NULL,
+            succeeded INTEGER NOT NULL
+        )
+        """,
+        """
+        CREATE INDEX login_attempts_by_email ON login_attempts (email, at)
+        """,
+        """
+        CREATE TABLE staff_sessions (
+            session_hash TEXT PRIMARY KEY,
+            staff_id INTEGER NOT NULL REFERENCES staff(id),
+            created_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL
+        )
+        """,
+    )

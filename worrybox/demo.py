@@ -1,0 +1,50 @@
+"""A demo school with a made-up roster, for trying Worry Box out. Every name here is fictional."""
+
+import secrets
+from pathlib import Path
+
+from . import roster
+from .config import Paths, write_secret_file
+from .school import init_school, open_school, pupil_keys
+from .staff import create_staff
+
+SCHOOL = "Oakfield Primary School (demo)"
+DSL = ("dsl@oakfield.example", "Sam Patel")
+TEACHER = ("teacher.4b@oakfield.example", "Alex Morgan", "4B")
+CLASSES = {
+    "3A": ["Ava Brown", "Ollie Green", "Zara Khan", "Leo Novak", "Mia Singh", "Noah Evans"],
+    "4B": ["Amir Hussain", "Ella Wright", "Jacob Lewis", "Isla Kaur", "Oscar Walsh", "Ruby Nowak"],
+    "5C": ["Harper Hall", "Ethan Ali", "Sofia Lee", "Arjun Gill", "Grace Young", "Max Kowalski"],
+}
+
+
+def _new_password() -> str:
+    """A password that is easy to read aloud and type: four groups of six letters and digits."""
+    return "-".join(secrets.token_hex(3) for _ in range(4))
+
+
+def create_demo_school(data_dir: Path) -> Path:
+    """Create the demo school if data_dir holds none; return the file that lists its logins."""
+    paths = Paths(data_dir)
+    logins = data_dir / "DEMO-LOGINS.txt"
+    if paths.database.exists() and logins.exists():
+        return logins
+    dsl_password, teacher_password = _new_password(), _new_password()
+    recovery_code = init_school(paths, SCHOOL, DSL[0], DSL[1], dsl_password)
+    db = open_school(paths)
+    create_staff(db, TEACHER[0], TEACHER[1], "teacher", teacher_password, class_name=TEACHER[2])
+    pupils = []
+    for class_name, names in CLASSES.items():
+        for number, full_name in enumerate(names, start=1):
+            first, last = full_name.split(" ", 1)
+            pupils.append(roster.Pupil("DEMO%s%02d" % (class_name, number), first, last, class_name))
+    roster.import_roster(db, pupil_keys(paths), pupils)
+    db.close()
+    write_secret_file(logins, (
+        "Demo school: %s (made-up people only)\n"
+        "  DSL:           %s  password: %s\n"
+        "  Class teacher: %s  password: %s  (class %s)\n"
+        "  Recovery code: %s\n" % (SCHOOL, DSL[0], dsl_password, TEACHER[0], teacher_password, TEACHER[2],
+                                   recovery_code)
+    ).encode())
+    return logins

@@ -1,0 +1,120 @@
+"""Who holds which key: the team key, each member of staff's own key, and unlocking them."""
+
+from dataclasses import dataclass, field
+
+from . import sealing
+from .db import utcnow
+
+KEY_HOLDING_ROLES = ("dsl", "deputy")
+
+
+class NoRecipients(Exception):
+    """There is no valid public key to seal a worry to; the kiosk must accept nothing."""
+
+
+@dataclass
+class Keyring:
+    """The private keys one member of staff has unlocked, held only in the console's memory."""
+
+    staff_id: int
+    private_keys: dict[str, bytes] = field(default_factory=dict)
+
+    def __repr__(self) -> str:  # never print key material, even in a debugger or a log
+        return "Keyring(staff_id=%r, key_ids=%r)" % (self.staff_id, sorted(self.private_keys))
+
+
+def staff_wrap_context(key_id: str, staff_id: int) -> bytes:
+    return ("team-key|%s|staff|%d" % (key_id, staff_id)).encode()
+
+
+def recovery_wrap_context(key_id: str) -> bytes:
+    return ("team-key|%s|recovery" % key_id).encode()
+
+
+def personal_key_context(staff_id: int, key_id: str) -> bytes:
+    return ("personal-key|%s|staff|%d" % (key_id, staff_id)).encode()
+
+
+def create_team_key(db, recovery_code: str) -> tuple[str, bytes]:
+    """Create a new team key pair, wrapped once to the recovery code; return (key_id, private)."""
+    key_id = sealing.new_key_id("team")
+    private = sealing.generate_private_key()
+    now = utcnow()
+    db.execute(
+        "INSERT INTO keys (key_id, purpose, public_key, created_at) VALUES (?, 'team', ?, ?)",
+        [key_id, sealing.public_key_of(private), now],
+    )
+    wrapped = sealing.wrap_with_passphrase(
+        sealing.normalise_recovery_code(recovery_code), private, recovery_wrap_context(key_id)
+    )
+    db.execute(
+        "INSERT INTO key_wraps (key_id, holder, wrapped_key, created_at) VALUES (?, 'recovery', ?, ?)",
+        [key_id, wrapped, now],
+    )
+    return key_id, private
+
+
+def grant_team_keys(db, staff_id: int, team_keys: dict[str, bytes]) -> None:
+    """Wrap every given team private key to one member of staff's personal public key."""
+    public = personal_public_key(db, staff_id)
+    for key_id, private in team_keys.items():
+        db.execute(
+            "INSERT OR REPLACE INTO key_wraps (key_id, holder, staff_id, wrapped_key, created_at) "
+            "VALUES (?, 'staff', ?, ?, ?)",
+            [key_id, staff_id, sealing.wrap_to_public(public, private, staff_wrap_context(key_id, staff_id)), utcnow()],
+        )
+
+
+def personal_public_key(db, staff_id: int) -> bytes:
+    row = db.execute(
+        "SELECT k.public_key FROM keys k JOIN staff s ON s.key_id = k.key_id WHERE s.id = ?", [staff_id]
+    ).fetchone()
+    if row is None:
+        raise LookupError("no personal key for staff %d" % staff_id)
+    return row[0]
+
+
+def unlock_keyring(db, staff_id: int, password: str) -> Keyring:
+    """Unwrap a member of staff's own key with their password, then every key wrapped to them."""
+    key_id, wrapped = db.execute(
+        "SELECT key_id, wrapped_private_key FROM staff WHERE id = ?", [staff_id]
+    ).fetchone()
+    personal = sealing.unwrap_with_passphrase(password, wrapped, personal_key_context(staff_id, key_id))
+    keyring = Keyring(staff_id=staff_id, private_keys={key_id: personal})
+    for team_key_id, wrapped_team in db.execute(
+        "SELECT key_id, wrapped_key FROM key_wraps WHERE holder = 'staff' AND staff_id = ?", [staff_id]
+    ):
+        keyring.private_keys[team_key_id] = sealing.unwrap_with_private(
+            personal, wrapped_team, staff_wrap_context(team_key_id, staff_id)
+        )
+    return keyring
+
+
+def unlock_team_with_recovery(db, recovery_code: str) -> dict[str, bytes]:
+    """Unwrap every team key with the recovery code printed at set-up."""
+    code = sealing.normalise_recovery_code(recovery_code)
+    return {
+        key_id: sealing.unwrap_with_passphrase(code, wrapped, recovery_wrap_context(key_id))
+        for key_id, wrapped in db.execute("SELECT key_id, wrapped_key FROM key_wraps WHERE holder = 'recovery'")
+    }
+
+
+def team_keys_of(keyring: Keyring, db) -> dict[str, bytes]:
+    """Return the team private keys in a keyring."""
+    team_ids = {row[0] for row in db.execute("SELECT key_id FROM keys WHERE purpose = 'team'")}
+    return {key_id: key for key_id, key in keyring.private_keys.items() if key_id in team_ids}
+
+
+def worry_recipients(db) -> dict[str, bytes]:
+    """Return the public keys every new worry is sealed to; raise NoRecipients if none is usable."""
+    rows = db.execute(
+        "SELECT key_id, public_key FROM keys WHERE purpose = 'team' AND retired_at IS NULL"
+    ).fetchall()
+    if not rows:
+        raise NoRecipients("no team key")
+    for key_id, public in rows:
+        try:
+            sealing.load_public_key(public)
+        except Exception as exc:  # any malformed key means we cannot seal safely
+            raise NoRecipients("team key %s is not a valid public key" % key_id) from exc
+    return dict(rows)

@@ -1,0 +1,59 @@
+"""Run the kiosk and the staff console as two gunicorn processes, and stop both together."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPLOY = ROOT / "deploy"
+
+
+def gunicorn_command(app: str, host: str, port: int) -> list[str]:
+    """Return the command that serves one app ('kiosk' or 'console') under its gunicorn config."""
+    module = {"kiosk": "kiosk", "console": "staff_console"}[app]
+    return [sys.executable, "-m", "gunicorn", "--config", str(DEPLOY / ("gunicorn_%s.conf.py" % app)),
+            "--bind", "%s:%d" % (host, port), "%s:create_app()" % module]
+
+
+def run_apps(data_dir: Path, host: str, kiosk_port: int, console_port: int, echo=print) -> int:
+    """Start both apps and wait; Ctrl-C or SIGTERM stops both cleanly. Returns an exit code."""
+    env = dict(os.environ, WORRYBOX_DATA_DIR=str(data_dir))
+    processes = {
+        "kiosk": subprocess.Popen(gunicorn_command("kiosk", host, kiosk_port), env=env),
+        "console": subprocess.Popen(gunicorn_command("console", host, console_port), env=env),
+    }
+    echo("Kiosk:         http://%s:%d" % (host, kiosk_port))
+    echo("Staff console: http://%s:%d" % (host, console_port))
+    echo("Press Ctrl-C to stop.")
+
+    def stop(signum=None, frame=None):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    exit_code = 0
+    try:
+        while True:
+            for name, process in processes.items():
+                if process.poll() is not None:
+                    echo("The %s stopped (exit code %s); stopping the other one too." % (name, process.returncode))
+                    exit_code = process.returncode or 1
+                    raise KeyboardInterrupt
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.terminate()
+        deadline = time.monotonic() + 15
+        for process in processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    echo("Stopped.")
+    return exit_code

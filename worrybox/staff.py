@@ -1,0 +1,187 @@
+"""Staff accounts: passwords, sign-in with lock-out, server-side sessions and the audit log."""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from . import keys, sealing
+from .db import utcnow, write_transaction
+
+ROLES = {
+    "dsl": "Designated Safeguarding Lead",
+    "deputy": "Deputy Safeguarding Lead",
+    "teacher": "Class teacher",
+}
+MIN_PASSWORD_LENGTH = 12
+MAX_FAILURES = 5
+FAILURE_WINDOW = timedelta(minutes=15)
+SESSION_IDLE = timedelta(minutes=30)
+SESSION_MAX = timedelta(hours=12)
+
+_hasher = PasswordHasher()
+# Verified when the email is unknown, so a wrong email takes as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("not a real password, only used for timing")
+
+
+class AccountError(ValueError):
+    """A member of staff could not be added; the message says why in plain words."""
+
+
+@dataclass(frozen=True)
+class Staff:
+    """A member of staff as the console needs them."""
+
+    id: int
+    email: str
+    name: str
+    role: str
+    class_name: str | None
+
+    @property
+    def role_label(self) -> str:
+        return ROLES.get(self.role, self.role)
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError("A staff password needs at least %d characters: it protects the keys "
+                           "that open children's worries." % MIN_PASSWORD_LENGTH)
+
+
+def create_staff(db, email: str, name: str, role: str, password: str, class_name: str | None = None,
+                 team_keys: dict[str, bytes] | None = None) -> int:
+    """Add a member of staff with their own key pair; key-holding roles also get the team keys."""
+    email, name = email.strip(), name.strip()
+    if role not in ROLES:
+        raise AccountError("Role must be one of: %s." % ", ".join(ROLES))
+    if "@" not in email or len(email) > 254 or any(ch.isspace() for ch in email):
+        raise AccountError("'%s' does not look like an email address." % email)
+    if not name or len(name) > 100:
+        raise AccountError("Give the member of staff's name (up to 100 characters).")
+    check_password_strength(password)
+    if role in keys.KEY_HOLDING_ROLES and not team_keys:
+        raise AccountError("A %s needs the team key: an existing DSL must unlock it (--by)." % ROLES[role])
+    if db.execute("SELECT 1 FROM staff WHERE email = ?", [email]).fetchone():
+        raise AccountError("There is already a member of staff with the email %s." % email)
+    personal = sealing.generate_private_key()
+    key_id = sealing.new_key_id("staff")
+    password_hash = _hasher.hash(password)
+    now = utcnow()
+    with db.atomic():
+        cursor = db.execute(
+            "INSERT INTO staff (email, name, role, class_name, password_hash, key_id, wrapped_private_key, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, X'', ?)",
+            [email, name, role, class_name, password_hash, key_id, now],
+        )
+        staff_id = cursor.lastrowid
+        db.execute(
+            "INSERT INTO keys (key_id, purpose, staff_id, public_key, created_at) VALUES (?, 'staff', ?, ?, ?)",
+            [key_id, staff_id, sealing.public_key_of(personal), now],
+        )
+        wrapped = sealing.wrap_with_passphrase(password, personal, keys.personal_key_context(staff_id, key_id))
+        db.execute("UPDATE staff SET wrapped_private_key = ? WHERE id = ?", [wrapped, staff_id])
+        if role in keys.KEY_HOLDING_ROLES:
+            keys.grant_team_keys(db, staff_id, team_keys)
+        audit(db, "staff_added", detail="%s (%s)" % (email, role))
+    return staff_id
+
+
+def get_staff(db, staff_id: int) -> Staff | None:
+    row = db.execute(
+        "SELECT id, email, name, role, class_name FROM staff WHERE id = ? AND removed_at IS NULL", [staff_id]
+    ).fetchone()
+    return Staff(*row) if row else None
+
+
+def find_staff_id(db, email: str) -> int | None:
+    row = db.execute("SELECT id FROM staff WHERE email = ? AND removed_at IS NULL", [email.strip()]).fetchone()
+    return row[0] if row else None
+
+
+def _recent_failures(db, email: str, now: datetime) -> int:
+    since = (now - FAILURE_WINDOW).isoformat(timespec="microseconds")
+    return db.execute(
+        "SELECT count(*) FROM login_attempts WHERE email = ? AND at >= ? AND succeeded = 0", [email, since]
+    ).fetchone()[0]
+
+
+def sign_in(db, email: str, password: str, now: datetime | None = None) -> tuple[Staff, keys.Keyring] | None:
+    """Check a password and unlock the keyring; None for any failure, and after too many failures."""
+    now = now or datetime.now(timezone.utc)
+    email = email.strip()[:254]
+    row = db.execute(
+        "SELECT id, password_hash FROM staff WHERE email = ? AND removed_at IS NULL", [email]
+    ).fetchone()
+    locked = _recent_failures(db, email, now) >= MAX_FAILURES
+    try:
+        _hasher.verify(row[1] if row else _DUMMY_HASH, password)
+        password_ok = row is not None
+    except (VerificationError, InvalidHashError):
+        password_ok = False
+    succeeded = password_ok and not locked
+    keyring = None
+    if succeeded:
+        try:
+            keyring = keys.unlock_keyring(db, row[0], password)
+        except sealing.OpenError:
+            succeeded = False
+    with write_transaction(db):
+        db.execute(
+            "INSERT INTO login_attempts (email, at, succeeded) VALUES (?, ?, ?)",
+            [email, now.isoformat(timespec="microseconds"), int(succeeded)],
+        )
+        audit(db, "login" if succeeded else ("login_refused_locked" if locked else "login_failed"),
+              staff_id=row[0] if row else None, detail=None if row else "unknown email")
+    if not succeeded:
+        return None
+    return get_staff(db, row[0]), keyring
+
+
+def start_session(db, staff_id: int) -> str:
+    """Create a server-side session and return its token (only its hash is stored)."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    db.execute(
+        "INSERT INTO staff_sessions (session_hash, staff_id, created_at, last_seen_at) VALUES (?, ?, ?, ?)",
+        [_token_hash(token), staff_id, now, now],
+    )
+    return token
+
+
+def session_staff(db, token: str, now: datetime | None = None) -> Staff | None:
+    """Return who a session token belongs to, ending it if it has been idle or open too long."""
+    if not token:
+        return None
+    now = now or datetime.now(timezone.utc)
+    row = db.execute(
+        "SELECT staff_id, created_at, last_seen_at FROM staff_sessions WHERE session_hash = ?", [_token_hash(token)]
+    ).fetchone()
+    if row is None:
+        return None
+    staff_id, created_at, last_seen_at = row
+    if now - datetime.fromisoformat(last_seen_at) > SESSION_IDLE or now - datetime.fromisoformat(created_at) > SESSION_MAX:
+        end_session(db, token)
+        return None
+    db.execute("UPDATE staff_sessions SET last_seen_at = ? WHERE session_hash = ?",
+               [now.isoformat(timespec="microseconds"), _token_hash(token)])
+    return get_staff(db, staff_id)
+
+
+def end_session(db, token: str) -> None:
+    db.execute("DELETE FROM staff_sessions WHERE session_hash = ?", [_token_hash(token)])
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def audit(db, event: str, staff_id: int | None = None, worry_id: int | None = None, detail: str | None = None) -> None:
+    """Append a row to the audit log: who, when, what — never the content of a worry."""
+    db.execute(
+        "INSERT INTO audit_log (at, staff_id, event, worry_id, detail) VALUES (?, ?, ?, ?, ?)",
+        [utcnow(), staff_id, event, worry_id, detail],
+    )

@@ -1,0 +1,145 @@
+"""What the kiosk and the staff console share as Flask apps: templates, cookies, database, errors, headers.
+
+This is the only core module that imports Flask; the apps call make_app() and add their own views.
+"""
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app, g, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from .config import Paths, read_secret, resolve_data_dir
+from .db import connect, get_setting
+from .school import open_school, pupil_keys
+
+ROOT = Path(__file__).resolve().parent.parent
+MAX_REQUEST_BYTES = 1024 * 1024
+
+# Plain words for every error a person can meet; never a traceback or a version.
+ERROR_MESSAGES = {
+    400: ("Something in that did not look right", "Please go back and try again."),
+    403: ("That is not for this account", "Ask your safeguarding lead if you think you should see it."),
+    404: ("We could not find that page", "Go back to the start and try again."),
+    405: ("That did not work", "Go back to the start and try again."),
+    413: ("That was too big to send", "Please make it shorter and try again."),
+    422: ("Something in that did not look right", "Please go back and try again."),
+    429: ("Please wait a moment", "Too many tries in a short time. Try again in a few minutes."),
+    500: ("Sorry, something went wrong", "Nothing you did caused this. Please try again, or tell a grown-up."),
+    503: ("Resting for a moment", "Please try again soon, or tell a grown-up."),
+}
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                               "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+
+def make_app(import_name: str, app_name: str, test_config: dict | None = None) -> Flask:
+    """Create a Flask app over the shared templates, static files and school database."""
+    app = Flask(import_name, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    test_config = dict(test_config or {})
+    paths = Paths(resolve_data_dir(test_config.pop("DATA_DIR", None)))
+    app.config.update(
+        WORRYBOX_APP=app_name,
+        WORRYBOX_PATHS=paths,
+        SECRET_KEY=read_secret(paths.app_secret(app_name)),
+        SESSION_COOKIE_NAME="worrybox_%s" % app_name,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_SECURE=False,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
+        MAX_FORM_MEMORY_SIZE=MAX_REQUEST_BYTES,
+        # A kiosk page may stay open for a whole school day before a child uses it.
+        WTF_CSRF_TIME_LIMIT=10 * 3600,
+        WTF_CSRF_SSL_STRICT=False,
+    )
+    app.config.update(test_config)
+    open_school(paths).close()  # applies pending migrations before the first request
+    app.extensions["worrybox_pupil_keys"] = pupil_keys(paths)
+
+    app.teardown_appcontext(_close_db)
+    app.after_request(_add_headers)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+    app.context_processor(_template_globals)
+    app.add_template_filter(localtime)
+    return app
+
+
+def get_db():
+    """Return this request's database connection, opening it on first use."""
+    if "db" not in g:
+        g.db = connect(current_app.config["WORRYBOX_PATHS"].database)
+    return g.db
+
+
+def get_pupil_keys():
+    return current_app.extensions["worrybox_pupil_keys"]
+
+
+def _close_db(exception=None) -> None:
+    db = g.pop("db", None)
+    if db is not None:
+        db.close()
+
+
+def _add_headers(response):
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if not request.path.startswith("/static/"):
+        # Nothing a child typed or a member of staff opened may stay in a browser cache.
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Pragma"] = "no-cache"
+    return response
+
+
+def error_page(status: int, message: str | None = None):
+    """Render the shared error page with a kind message and the right status code."""
+    heading, advice = ERROR_MESSAGES.get(status, ERROR_MESSAGES[500])
+    return render_template("error.html", status=status, heading=heading, advice=message or advice), status
+
+
+def _http_error(error: HTTPException):
+    if error.code is None or error.code < 400:
+        return error
+    response = error_page(error.code)
+    if error.code == 405 and error.valid_methods:
+        return response[0], 405, {"Allow": ", ".join(error.valid_methods)}
+    return response
+
+
+def _unexpected_error(error: Exception):
+    if isinstance(error, HTTPException):
+        return _http_error(error)
+    # The traceback names code, not content: no form data is ever put into an exception message.
+    current_app.logger.error("Unhandled %s on %s %s", type(error).__name__, request.method, request.path,
+                             exc_info=error)
+    return error_page(500)
+
+
+def localtime(iso_utc: str | None) -> str:
+    """Show a stored UTC timestamp in the school's time zone, as people read dates in school."""
+    if not iso_utc:
+        return "—"
+    zone = ZoneInfo(current_app.config.get("TIME_ZONE", "Europe/London"))
+    return datetime.fromisoformat(iso_utc).astimezone(zone).strftime("%a %-d %b %Y, %H:%M")
+
+
+def _template_globals():
+    school_name = None
+    try:
+        school_name = get_setting(get_db(), "school_name")
+    except Exception:  # the error page must render even when the database cannot be read
+        school_name = None
+    return {"school_name": school_name or "our school", "app_name": current_app.config["WORRYBOX_APP"]}
+
