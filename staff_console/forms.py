@@ -7,7 +7,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from worrybox.choices import STATUSES
 from worrybox.forms import ReadableText, strip_text
-from worrybox.worries import MAX_NOTE
+from worrybox.casework import MAX_NOTE
 
 
 class LoginForm(FlaskForm):

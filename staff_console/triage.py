@@ -2,7 +2,7 @@
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
-from worrybox import worries
+from worrybox import casework, worries
 from worrybox.choices import FEELINGS, PLACES, STATUSES, TALK_TO, TOPICS, label
 from worrybox.web import get_db
 
@@ -32,10 +32,10 @@ def queue():
 def _open_or_abort(worry_id):
     db = get_db()
     try:
-        return worries.read_worry(db, worry_id, g.keyring)
+        return casework.read_worry(db, worry_id, g.keyring)
     except LookupError:
         abort(404)
-    except worries.NotAllowed:
+    except casework.NotAllowed:
         abort(403)
 
 
@@ -48,7 +48,7 @@ def worry(worry_id):
 
 
 def _render_worry(opened, form, status=200):
-    entries = worries.chronology(get_db(), opened.id, g.keyring)
+    entries = casework.chronology(get_db(), opened.id, g.keyring)
     return render_template("console/worry.html", worry=opened, form=form, entries=entries), status
 
 
@@ -64,9 +64,9 @@ def act_on_worry(worry_id):
             return _render_worry(opened, form, 400)
         return _render_worry(opened, form, 422)
     try:
-        worries.record_action(get_db(), worry_id, g.keyring, status=form.status.data, note=form.note.data or "")
+        casework.record_action(get_db(), worry_id, g.keyring, status=form.status.data, note=form.note.data or "")
     except LookupError:
         abort(404)
-    except worries.NotAllowed:
+    except casework.NotAllowed:
         abort(403)
     return redirect(url_for("triage.worry", worry_id=worry_id), 303)
