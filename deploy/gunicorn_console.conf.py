@@ -13,3 +13,7 @@ limit_request_fields = 50
 accesslog = "-"
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss'
 errorlog = "-"
+# No gunicorn control socket (gunicorn >= 25.1): every master would take the same default path, so
+# the kiosk, the console and other schools' servers would steal one another's socket (and
+# `gunicornc worker add` would break the one-process rule above).
+control_socket_disable = True

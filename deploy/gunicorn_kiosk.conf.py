@@ -15,3 +15,6 @@ accesslog = "-"
 # The access log records method, path and status only: no query string, no form data, no cookies.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss'
 errorlog = "-"
+# No gunicorn control socket (gunicorn >= 25.1): every master would take the same default path, so
+# the kiosk, the console and other schools' servers would steal one another's socket.
+control_socket_disable = True

@@ -6,7 +6,8 @@ from worrybox.web import make_app
 def create_app(test_config=None):
     """Create the kiosk app."""
     app = make_app(__name__, "kiosk", test_config)
-    from . import views
+    from . import pals, views
 
     app.register_blueprint(views.bp)
+    app.register_blueprint(pals.bp)
     return app

@@ -1,14 +1,16 @@
 """The kiosk's forms."""
 
 import re
+from datetime import date
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, RadioField, StringField, TextAreaField
+from wtforms import HiddenField, PasswordField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from worrybox.choices import FEELINGS, PLACES, TALK_TO, TOPICS
 from worrybox.forms import ReadableText, strip_text
+from worrybox.mediators import OUTCOMES
 from worrybox.worries import MAX_TEXT
 
 SUBMISSION_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -50,3 +52,53 @@ class WorryForm(FlaskForm):
             self.form_errors.append("Tell us a little first: choose a face, a picture, or write something.")
             return False
         return ok
+
+
+class BookingForm(FlaskForm):
+    """Book a chat with a peer mediator: a slot on a day, the child's name, maybe a topic picture."""
+
+    slot = HiddenField()
+    date = HiddenField()
+    pupil = StringField("Your name", filters=[strip_text], validators=[
+        DataRequired("Please choose your name, so the mediator can find you."), Length(max=100)])
+    topic = RadioField("What would you like to talk about? (you can skip this)", choices=_choices(TOPICS),
+                       validators=[Optional()])
+
+    def validate_slot(self, field):
+        if not (field.data or "").isdigit():
+            raise ValidationError("Please choose a time first.")
+
+    def validate_date(self, field):
+        try:
+            date.fromisoformat(field.data or "")
+        except ValueError:
+            raise ValidationError("Please choose a time first.") from None
+
+
+class MediatorLoginForm(FlaskForm):
+    """A mediator signs in with their name and PIN."""
+
+    pupil = StringField("Your name", filters=[strip_text], validators=[DataRequired("Choose your name."),
+                                                                        Length(max=100)])
+    pin = PasswordField("Your PIN", validators=[DataRequired("Type your PIN."), Length(max=12)])
+
+
+class OutcomeForm(FlaskForm):
+    """How a chat went."""
+
+    attended = RadioField("Did they come?", choices=[SelectChoice("yes", "They came"),
+                                                      SelectChoice("no", "They did not come")],
+                          validators=[DataRequired("Say whether they came.")])
+    outcome = RadioField("How did it go?", choices=[SelectChoice(k, v) for k, v in OUTCOMES.items()],
+                         validators=[Optional()])
+
+    def validate(self, extra_validators=None):
+        ok = super().validate(extra_validators)
+        if ok and self.attended.data == "yes" and not self.outcome.data:
+            self.outcome.errors = ["Choose how it went."]
+            return False
+        return ok
+
+
+class DoneForm(FlaskForm):
+    """Only a CSRF token: the mediator is finished."""

@@ -43,20 +43,28 @@ def start():
     return render_template("kiosk/start.html")
 
 
-def _render_worry_form(form, status=200, class_name=None, urgent=False):
-    if not form.submission_id.data:
-        form.submission_id.data = secrets.token_urlsafe(18)
+def class_chooser(form, class_name):
+    """Return what the 'who are you?' part of a form needs: every class, the chosen one and its pupils."""
     db = get_db()
-    keys = get_pupil_keys()
     classes = roster.class_names(db)
-    pupils = roster.pupils_in_class(db, keys, class_name) if class_name in classes else []
     if class_name and class_name not in classes:
         form.form_errors.append("We could not find that class. Please choose yours from the list.")
         class_name = None
+    pupils = roster.pupils_in_class(db, get_pupil_keys(), class_name) if class_name else []
+    return {"classes": classes, "class_name": class_name, "pupils": pupils}
+
+
+def _render_worry_form(form, status=200, class_name=None, urgent=False):
+    if form.submission_id.errors:
+        # A hidden field cannot show its error, and sending the same bad id again would fail again.
+        form.form_errors.extend(form.submission_id.errors)
+        form.submission_id.data = None
+    if not form.submission_id.data:
+        form.submission_id.data = secrets.token_urlsafe(18)
     return render_template(
         "kiosk/urgent.html" if urgent else "kiosk/worry.html",
-        form=form, classes=classes, class_name=class_name, pupils=pupils,
-        feelings=FEELINGS, topics=TOPICS, places=PLACES, talk_to=TALK_TO,
+        form=form, feelings=FEELINGS, topics=TOPICS, places=PLACES, talk_to=TALK_TO,
+        **class_chooser(form, class_name),
     ), status
 
 

@@ -8,8 +8,9 @@ def create_app(test_config=None):
     app = make_app(__name__, "console", test_config)
     # Unlocked private keys, by session token: only in this process's memory, only while signed in.
     app.extensions["worrybox_keyrings"] = {}
-    from . import auth, triage
+    from . import auth, pals, triage
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(triage.bp)
+    app.register_blueprint(pals.bp)
     return app

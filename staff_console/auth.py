@@ -30,6 +30,8 @@ def load_signed_in_staff():
     keyring = _keyrings().get(token)
     if member is None or keyring is None:
         _keyrings().pop(token, None)
+        if member is not None:  # keys gone (the console restarted): end the stored session too
+            staff.end_session(get_db(), token)
         session.clear()
         return
     g.staff, g.keyring = member, keyring
@@ -45,9 +47,30 @@ def login_required(view):
     return wrapped
 
 
+def role_required(*roles):
+    """Allow only staff with one of these roles; others get a kind 403 page."""
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapped(**kwargs):
+            if g.staff is None:
+                return redirect(url_for("auth.login"))
+            if g.staff.role not in roles:
+                return error_page(403)
+            return view(**kwargs)
+        return wrapped
+    return decorator
+
+
+def home_url(member) -> str:
+    """Where a member of staff starts: the coordinator holds no key, so the rota, not the worry queue."""
+    return url_for("pals.rota") if member.role == "coordinator" else url_for("triage.queue")
+
+
 @bp.app_context_processor
 def signed_in_context():
-    return {"staff_member": g.get("staff"), "logout_form": LogoutForm() if g.get("staff") else None}
+    # formdata=None: the sign-out button never reads this request's body, which may be the reason
+    # an error page is being drawn (too big, not a form) and must not be read again.
+    return {"staff_member": g.get("staff"), "logout_form": LogoutForm(formdata=None) if g.get("staff") else None}
 
 
 @bp.get("/healthz")
@@ -59,7 +82,7 @@ def healthz():
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if g.staff is not None:
-        return redirect(url_for("triage.queue"))
+        return redirect(home_url(g.staff))
     form = LoginForm()
     if request.method == "GET":
         return render_template("console/login.html", form=form)
@@ -83,7 +106,7 @@ def login():
     session["token"] = token
     _keyrings()[token] = keyring
     current_app.logger.info("staff %d signed in", member.id)
-    return redirect(url_for("triage.queue"), 303)
+    return redirect(home_url(member), 303)
 
 
 @bp.post("/logout")

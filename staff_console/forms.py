@@ -1,13 +1,20 @@
 """The staff console's forms."""
 
+import re
+from datetime import date, timedelta
+
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, TextAreaField
+from wtforms import (BooleanField, DateField, EmailField, HiddenField, IntegerField, PasswordField, SelectField,
+                     SelectMultipleField, StringField, TextAreaField)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import (DataRequired, Length, NumberRange, Optional, Regexp, StopValidation,
+                                ValidationError)
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from worrybox.choices import STATUSES
 from worrybox.forms import ReadableText, strip_text
 from worrybox.casework import MAX_NOTE
+from worrybox.mediators import SCHOOL_DAYS, WEEKDAYS
 
 
 class LoginForm(FlaskForm):
@@ -25,3 +32,158 @@ class ActionForm(FlaskForm):
 
 class LogoutForm(FlaskForm):
     """Only a CSRF token: signing out is a POST so another site cannot sign you out."""
+
+
+# Peer mediators, escalations and settings --------------------------------------------------------
+
+CLOCK = re.compile(r"^(\d{1,2})[:.](\d{2})(?::\d{2})?$")  # what people type
+HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")  # what is stored
+EMAIL = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+$")
+HOST = re.compile(r"^[A-Za-z0-9.\-]+$|^\[[0-9A-Fa-f:.]+\]$")
+DAY_MESSAGE = "Choose a day from Monday to Friday."
+PAUSE_MESSAGE = "Choose the last day of the pause, like 2026-12-18."
+TIME_MESSAGE = "Write the time as hours and minutes, like 12:15."
+
+
+def one_line(value):
+    """Trim typed text and fold any line breaks or runs of spaces into single spaces."""
+    return " ".join(value.split()) if isinstance(value, str) else value
+
+
+def clock_time(value):
+    """Write a typed time as HH:MM (9:05 and 9.05 become 09:05); leave anything else as typed."""
+    value = strip_text(value)
+    match = CLOCK.match(value) if isinstance(value, str) else None
+    if match and int(match[1]) < 24 and int(match[2]) < 60:
+        return "%02d:%s" % (int(match[1]), match[2])
+    return value
+
+
+def _stop_if_unreadable(form, field):
+    # The field's own message already says what to type; a range check on nothing would repeat it.
+    if field.process_errors:
+        raise StopValidation()
+
+
+def whole_number(label, low, high, optional=False, **kwargs):
+    """A whole-number field with one kind message for text, blanks and numbers out of range."""
+    message = "Enter a whole number from %d to %d." % (low, high)
+    first = Optional() if optional else _stop_if_unreadable
+    return IntegerField(label, validators=[first, NumberRange(low, high, message)],
+                        invalid_value_message=message, **kwargs)
+
+
+def email_list(text: str) -> list[str]:
+    """Split comma-separated e-mail addresses, dropping blanks."""
+    return [part.strip() for part in (text or "").replace(";", ",").split(",") if part.strip()]
+
+
+def clock_field(label, missing):
+    return StringField(label, filters=[clock_time], validators=[
+        DataRequired(missing), Regexp(HH_MM, message=TIME_MESSAGE)])
+
+
+def mediator_checkboxes(label):
+    # Choices are the active mediators, set by the view before validating or drawing the form.
+    return SelectMultipleField(
+        label, choices=[], widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
+        invalid_choice_message="One of those mediators is no longer on the list. Please choose again.")
+
+
+class SlotForm(FlaskForm):
+    """A weekly duty slot on the rota."""
+
+    weekday = SelectField("Day", coerce=int, choices=[SelectChoice(n, WEEKDAYS[n]) for n in SCHOOL_DAYS],
+                          invalid_value_message=DAY_MESSAGE, invalid_choice_message=DAY_MESSAGE)
+    start_time = clock_field("Starts at", "Enter when the slot starts, like 12:15.")
+    end_time = clock_field("Ends at", "Enter when the slot ends, like 12:45.")
+    place = StringField("Place", filters=[one_line], validators=[
+        DataRequired("Say where the chats happen, like the Rainbow Room."),
+        Length(max=80, message="Please keep the place short: up to 80 letters."), ReadableText()])
+    capacity = whole_number("How many chats fit", 1, 20)
+    mediators = mediator_checkboxes("Mediators on duty")
+
+    def validate_end_time(self, field):
+        start = self.start_time.data or ""
+        if HH_MM.match(start) and HH_MM.match(field.data or "") and field.data <= start:
+            raise ValidationError("The slot must end after it starts (it starts at %s)." % start)
+
+
+class SlotMediatorsForm(FlaskForm):
+    """Who is on duty in one slot."""
+
+    mediators = mediator_checkboxes("Mediators on duty")
+
+
+class PauseForm(FlaskForm):
+    """Pause a slot for a holiday or a week off."""
+
+    today = None  # the school's date, set by the view; the server's date otherwise
+
+    until = DateField("Paused up to and including", invalid_value_message=PAUSE_MESSAGE,
+                      validators=[_stop_if_unreadable, DataRequired(PAUSE_MESSAGE)])
+
+    def validate_until(self, field):
+        today = self.today or date.today()
+        if field.data < today:
+            raise ValidationError("That day has already gone. Choose today or a later day.")
+        if field.data > today + timedelta(days=366):
+            raise ValidationError("Choose a day within the next year.")
+
+
+class ButtonForm(FlaskForm):
+    """A button that changes one thing: only a CSRF token."""
+
+
+class SchemeNameForm(FlaskForm):
+    scheme_name = StringField("What your school calls its mediators", filters=[one_line], validators=[
+        DataRequired("Give the scheme a name, like Problem Pals."),
+        Length(max=40, message="Please keep the name short: up to 40 letters."), ReadableText()])
+
+
+class AddMediatorForm(FlaskForm):
+    """Make a pupil of one class a mediator."""
+
+    class_name = HiddenField()
+    pupil = SelectField("Pupil", choices=[], invalid_choice_message="Choose a pupil from the list.")
+
+
+class AcknowledgeForm(FlaskForm):
+    """Close an escalation with a note for the chronology."""
+
+    note = TextAreaField("What did you do or decide?", filters=[strip_text], validators=[
+        DataRequired("Write a short note: it goes into the chronology."), Length(max=MAX_NOTE), ReadableText()])
+
+
+class SettingsForm(FlaskForm):
+    """The repeat-visit rule and where alert e-mails go."""
+
+    visit_threshold = whole_number("Alert after more than this many visits", 1, 50)
+    visit_window_days = whole_number("Counting visits over this many days", 7, 365)
+    smtp_host = StringField("Mail server", filters=[strip_text], validators=[
+        Optional(), Length(max=253, message="That server name is too long."),
+        Regexp(HOST, message="Write the mail server's name, like smtp.school.example.")])
+    smtp_port = whole_number("Port", 1, 65535, optional=True)
+    smtp_security = SelectField("Security", choices=[
+        SelectChoice("starttls", "STARTTLS (usually port 587)"), SelectChoice("tls", "TLS (usually port 465)"),
+        SelectChoice("none", "None (only on a network you trust)")])
+    smtp_username = StringField("User name", filters=[strip_text],
+                                validators=[Optional(), Length(max=254), ReadableText()])
+    smtp_password = PasswordField("Password", validators=[Optional(), Length(max=1024), ReadableText()])
+    forget_password = BooleanField("Remove the saved password")
+    smtp_sender = StringField("Send from", filters=[strip_text], validators=[Optional(), Length(max=254)])
+    alert_recipients = StringField("Send alerts to", filters=[strip_text],
+                                   validators=[Length(max=2000, message="That is too many addresses.")])
+
+    def validate_smtp_sender(self, field):
+        if field.data and not EMAIL.match(field.data):
+            raise ValidationError("That does not look like an e-mail address.")
+
+    def validate_alert_recipients(self, field):
+        addresses = email_list(field.data)
+        wrong = [address for address in addresses if len(address) > 254 or not EMAIL.match(address)]
+        if wrong:
+            raise ValidationError("This does not look like an e-mail address: %s. Separate addresses with commas."
+                                  % wrong[0][:60])
+        if self.smtp_host.data and not addresses:
+            raise ValidationError("Add at least one e-mail address to send alerts to.")

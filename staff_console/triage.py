@@ -11,6 +11,9 @@ from .forms import ActionForm
 
 bp = Blueprint("triage", __name__)
 
+# SQLite's largest integer: a bigger worry number is a page that does not exist, not an OverflowError.
+WORRY_URL = "/worries/<int(max=9223372036854775807):worry_id>"
+
 
 @bp.app_template_filter("choice")
 def choice_label(value, kind):
@@ -39,7 +42,7 @@ def _open_or_abort(worry_id):
         abort(403)
 
 
-@bp.get("/worries/<int:worry_id>")
+@bp.get(WORRY_URL)
 @login_required
 def worry(worry_id):
     opened = _open_or_abort(worry_id)
@@ -52,7 +55,7 @@ def _render_worry(opened, form, status=200):
     return render_template("console/worry.html", worry=opened, form=form, entries=entries), status
 
 
-@bp.post("/worries/<int:worry_id>")
+@bp.post(WORRY_URL)
 @login_required
 def act_on_worry(worry_id):
     form = ActionForm()

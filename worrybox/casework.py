@@ -41,6 +41,8 @@ def action_aad(action_id: int, worry_id: int) -> bytes:
 
 
 def _key_for(db, worry_id: int, keyring) -> tuple[str, bytes]:
+    if db.execute("SELECT 1 FROM worries WHERE id = ?", [worry_id]).fetchone() is None:
+        raise LookupError(worry_id)
     for key_id, sealed_key in db.execute("SELECT key_id, sealed_key FROM worry_keys WHERE worry_id = ?", [worry_id]):
         if key_id in keyring.private_keys:
             return key_id, sealed_key
@@ -132,3 +134,38 @@ def chronology(db, worry_id: int, keyring) -> list[dict]:
                     break
         entries.append({"at": at, "action": action, "note": note, "staff_name": staff_name})
     return entries
+
+
+def escalation_aad(escalation_id: int) -> bytes:
+    return b"escalation|%d|v%d" % (escalation_id, sealing.FORMAT_VERSION)
+
+
+def acknowledge_escalation(db, escalation_id: int, keyring, note: str, recipients: dict[str, bytes]) -> None:
+    """Close an open escalation with a note sealed to the safeguarding team, and audit it."""
+    now = utcnow()
+    with db.atomic():
+        changed = db.execute(
+            "UPDATE escalations SET status = 'acknowledged', acknowledged_at = ?, acknowledged_by = ? "
+            "WHERE id = ? AND status = 'open'", [now, keyring.staff_id, escalation_id]).rowcount
+        if not changed:
+            raise LookupError(escalation_id)
+        if note.strip():
+            sealed = sealing.seal(recipients, note.strip().encode("utf-8"), escalation_aad(escalation_id))
+            db.execute("UPDATE escalations SET sealed_note = ? WHERE id = ?", [sealed.body, escalation_id])
+            for key_id, sealed_key in sealed.keys.items():
+                db.execute("INSERT INTO escalation_keys (escalation_id, key_id, sealed_key) VALUES (?, ?, ?)",
+                           [escalation_id, key_id, sealed_key])
+        audit(db, "escalation_acknowledged", staff_id=keyring.staff_id, detail="escalation %d" % escalation_id)
+
+
+def escalation_note(db, escalation_id: int, keyring) -> str | None:
+    """Open the note written when an escalation was acknowledged, if this keyring can."""
+    row = db.execute("SELECT sealed_note FROM escalations WHERE id = ?", [escalation_id]).fetchone()
+    if not row or not row[0]:
+        return None
+    for key_id, sealed_key in db.execute("SELECT key_id, sealed_key FROM escalation_keys WHERE escalation_id = ?",
+                                         [escalation_id]):
+        if key_id in keyring.private_keys:
+            return sealing.open_sealed(row[0], key_id, sealed_key, keyring.private_keys[key_id],
+                                       escalation_aad(escalation_id)).decode("utf-8")
+    return None

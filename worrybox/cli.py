@@ -147,6 +147,24 @@ def run(data_dir, host, kiosk_port, console_port):
     sys.exit(run_apps(data_dir.resolve(), host, kiosk_port, console_port, echo=click.echo))
 
 
+@main.command("send-alerts")
+@data_dir_option
+@click.option("--interval", default=5.0, show_default=True, type=float, help="Seconds between checks.")
+def send_alerts(data_dir, interval):
+    """Deliver queued alerts by e-mail until stopped (`worrybox run` starts this for you)."""
+    import signal
+
+    from .alerts import run_sender
+
+    paths = Paths(data_dir.resolve())
+    _open(data_dir).close()
+    stopping = []
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.append(True))
+    click.echo("Alert sender running for %s." % paths.data_dir)
+    run_sender(lambda: open_school(paths), interval=interval, should_stop=lambda: bool(stopping), log=click.echo)
+
+
 @main.command()
 @click.option("--data-dir", default="./demo-data", show_default=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--host", default="127.0.0.1", show_default=True)

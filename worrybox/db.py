@@ -99,7 +99,7 @@ def _m0001_initial(db: Database) -> None:
             id INTEGER PRIMARY KEY,
             email TEXT NOT NULL UNIQUE COLLATE NOCASE,
             name TEXT NOT NULL,
-            role TEXT NOT NULL CHECK (role IN ('dsl', 'deputy', 'teacher')),
+            role TEXT NOT NULL,
             class_name TEXT,
             password_hash TEXT NOT NULL,
             key_id TEXT NOT NULL,
@@ -222,13 +222,13 @@ def _m0001_initial(db: Database) -> None:
         """
         CREATE TABLE login_attempts (
             id INTEGER PRIMARY KEY,
-            email TEXT NOT NULL COLLATE NOCASE,
+            email_hash TEXT NOT NULL,
             at TEXT NOT NULL,
             succeeded INTEGER NOT NULL
         )
         """,
         """
-        CREATE INDEX login_attempts_by_email ON login_attempts (email, at)
+        CREATE INDEX login_attempts_by_email ON login_attempts (email_hash, at)
         """,
         """
         CREATE TABLE staff_sessions (
@@ -238,4 +238,115 @@ def _m0001_initial(db: Database) -> None:
             last_seen_at TEXT NOT NULL
         )
         """,
+    )
+
+
+@migrations(name="0002_mediators_visits_alerts")
+def _m0002_mediators_visits_alerts(db: Database) -> None:
+    _run(
+        db,
+        """
+        CREATE TABLE mediators (
+            pupil_ref TEXT PRIMARY KEY REFERENCES pupils(pupil_ref),
+            pin_hash TEXT,
+            failed_pins INTEGER NOT NULL DEFAULT 0,
+            locked_until TEXT,
+            active INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL
+        )
+        """,
+        # A weekly duty slot; paused_until (a date, inclusive) pauses it for a holiday or a week off.
+        """
+        CREATE TABLE duty_slots (
+            id INTEGER PRIMARY KEY,
+            weekday INTEGER NOT NULL CHECK (weekday BETWEEN 0 AND 6),
+            start_time TEXT NOT NULL,
+            end_time TEXT NOT NULL,
+            place TEXT NOT NULL,
+            capacity INTEGER NOT NULL CHECK (capacity BETWEEN 1 AND 20),
+            paused_until TEXT,
+            removed_at TEXT,
+            created_at TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE slot_mediators (
+            slot_id INTEGER NOT NULL REFERENCES duty_slots(id),
+            pupil_ref TEXT NOT NULL REFERENCES mediators(pupil_ref),
+            PRIMARY KEY (slot_id, pupil_ref)
+        ) WITHOUT ROWID
+        """,
+        # place_number is 1..capacity: the unique indexes make overbooking and double booking impossible.
+        """
+        CREATE TABLE bookings (
+            id INTEGER PRIMARY KEY,
+            slot_id INTEGER NOT NULL REFERENCES duty_slots(id),
+            date TEXT NOT NULL,
+            place_number INTEGER NOT NULL,
+            pupil_ref TEXT NOT NULL REFERENCES pupils(pupil_ref),
+            topic TEXT,
+            created_at TEXT NOT NULL,
+            attended INTEGER,
+            outcome TEXT CHECK (outcome IN ('sorted', 'another_chat', 'pass_to_adult')),
+            recorded_at TEXT,
+            recorded_by TEXT
+        )
+        """,
+        "CREATE UNIQUE INDEX bookings_one_place ON bookings (slot_id, date, place_number)",
+        "CREATE UNIQUE INDEX bookings_once_per_child ON bookings (slot_id, date, pupil_ref)",
+        """
+        CREATE TABLE visits (
+            id INTEGER PRIMARY KEY,
+            pupil_ref TEXT NOT NULL,
+            at TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('worry', 'chat')),
+            worry_id INTEGER REFERENCES worries(id),
+            booking_id INTEGER REFERENCES bookings(id)
+        )
+        """,
+        "CREATE INDEX visits_by_pupil ON visits (pupil_ref, at)",
+        """
+        CREATE TABLE escalations (
+            id INTEGER PRIMARY KEY,
+            reason TEXT NOT NULL CHECK (reason IN ('repeat_visits', 'urgent', 'pass_to_adult')),
+            pupil_ref TEXT,
+            created_at TEXT NOT NULL,
+            visit_count INTEGER,
+            worry_id INTEGER REFERENCES worries(id),
+            booking_id INTEGER REFERENCES bookings(id),
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'acknowledged')),
+            acknowledged_at TEXT,
+            acknowledged_by INTEGER REFERENCES staff(id),
+            sealed_note BLOB
+        )
+        """,
+        # One open escalation per pupil per reason, so no alert storms; every urgent worry alerts.
+        """
+        CREATE UNIQUE INDEX escalations_one_open ON escalations (pupil_ref, reason)
+            WHERE status = 'open' AND pupil_ref IS NOT NULL AND reason != 'urgent'
+        """,
+        "CREATE INDEX escalations_by_status ON escalations (status, id)",
+        """
+        CREATE TABLE escalation_keys (
+            escalation_id INTEGER NOT NULL REFERENCES escalations(id),
+            key_id TEXT NOT NULL REFERENCES keys(key_id),
+            sealed_key BLOB NOT NULL,
+            PRIMARY KEY (escalation_id, key_id)
+        ) WITHOUT ROWID
+        """,
+        # Alerts wait here until the sender delivers them; they never carry a name or worry text.
+        """
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            escalation_id INTEGER REFERENCES escalations(id),
+            subject TEXT NOT NULL,
+            body TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            last_error TEXT,
+            delivered_at TEXT
+        )
+        """,
+        "CREATE INDEX outbox_pending ON outbox (delivered_at, next_attempt_at)",
     )

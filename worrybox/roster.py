@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from . import mediators
 from .db import utcnow
 
 # Column names management information systems use, mapped to ours.
@@ -29,6 +30,8 @@ HEADER_ALIASES = {
     "class": {"class", "class name", "reg group", "registration group", "reg", "form", "tutor group", "group"},
 }
 REQUIRED_COLUMNS = ("pupil_id", "first_name", "class")
+YES = {"yes", "y", "true", "1", "x"}
+NO = {"no", "n", "false", "0", ""}
 MAX_FIELD = 100
 
 
@@ -40,6 +43,7 @@ class Pupil:
     first_name: str
     last_name: str
     class_name: str
+    mediator: bool | None = None  # None: the roster file said nothing about it
 
     @property
     def display_name(self) -> str:
@@ -148,8 +152,15 @@ def parse_roster(data: bytes) -> list[Pupil]:
                 problems.append("line %d: pupil_id %s already appears on line %d"
                                 % (line_number, values["pupil_id"], seen[values["pupil_id"]]))
                 continue
+            mediator = None
+            if "mediator" in columns:
+                flag = cell("mediator").lower()
+                if flag not in YES | NO:
+                    problems.append("line %d: mediator should be yes or no, not '%s'" % (line_number, cell("mediator")))
+                    continue
+                mediator = flag in YES
             seen[values["pupil_id"]] = line_number
-            pupils.append(Pupil(values["pupil_id"], values["first_name"], values["last_name"], values["class"]))
+            pupils.append(Pupil(values["pupil_id"], values["first_name"], values["last_name"], values["class"], mediator))
     except csv.Error as exc:
         problems.append("line %d: %s" % (reader.line_num, exc))
     if problems:
@@ -173,6 +184,8 @@ def import_roster(db, keys: PupilKeys, pupils: list[Pupil]) -> tuple[int, int]:
                 "sealed_identity = excluded.sealed_identity, updated_at = excluded.updated_at",
                 [ref, pupil.class_name, keys.seal_identity(pupil), now],
             )
+            if pupil.mediator is not None:
+                mediators.set_mediator(db, ref, active=pupil.mediator)
             if exists:
                 updated += 1
             else:
@@ -192,8 +205,13 @@ def pupils_in_class(db, keys: PupilKeys, class_name: str) -> list[Pupil]:
     return sorted((p for p in pupils if p), key=lambda p: (p.first_name.lower(), p.last_name.lower()))
 
 
+def pupil_by_ref(db, keys: PupilKeys, pupil_ref: str) -> Pupil | None:
+    """Return the pupil a pseudonym belongs to, or None if they are no longer on the roster."""
+    row = db.execute("SELECT pupil_ref, class_name, sealed_identity FROM pupils WHERE pupil_ref = ?",
+                     [pupil_ref]).fetchone()
+    return keys.open_identity(*row) if row else None
+
+
 def find_pupil(db, keys: PupilKeys, pupil_id: str) -> Pupil | None:
     """Return the pupil with this roster id, or None."""
-    ref = keys.pupil_ref(pupil_id)
-    row = db.execute("SELECT pupil_ref, class_name, sealed_identity FROM pupils WHERE pupil_ref = ?", [ref]).fetchone()
-    return keys.open_identity(*row) if row else None
+    return pupil_by_ref(db, keys, keys.pupil_ref(pupil_id))

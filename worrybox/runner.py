@@ -1,4 +1,4 @@
-"""Run the kiosk and the staff console as two gunicorn processes, and stop both together."""
+"""Run the kiosk and the staff console (two gunicorn processes) and the alert sender; stop them together."""
 
 import os
 import signal
@@ -19,11 +19,12 @@ def gunicorn_command(app: str, host: str, port: int) -> list[str]:
 
 
 def run_apps(data_dir: Path, host: str, kiosk_port: int, console_port: int, echo=print) -> int:
-    """Start both apps and wait; Ctrl-C or SIGTERM stops both cleanly. Returns an exit code."""
+    """Start both apps and the alert sender and wait; Ctrl-C or SIGTERM stops all cleanly. Returns an exit code."""
     env = dict(os.environ, WORRYBOX_DATA_DIR=str(data_dir))
     processes = {
         "kiosk": subprocess.Popen(gunicorn_command("kiosk", host, kiosk_port), env=env),
         "console": subprocess.Popen(gunicorn_command("console", host, console_port), env=env),
+        "alert sender": subprocess.Popen([sys.executable, "-m", "worrybox", "send-alerts"], env=env),
     }
     echo("Kiosk:         http://%s:%d" % (host, kiosk_port))
     echo("Staff console: http://%s:%d" % (host, console_port))
@@ -38,7 +39,7 @@ def run_apps(data_dir: Path, host: str, kiosk_port: int, console_port: int, echo
         while True:
             for name, process in processes.items():
                 if process.poll() is not None:
-                    echo("The %s stopped (exit code %s); stopping the other one too." % (name, process.returncode))
+                    echo("The %s stopped (exit code %s); stopping the others too." % (name, process.returncode))
                     exit_code = process.returncode or 1
                     raise KeyboardInterrupt
             time.sleep(0.5)

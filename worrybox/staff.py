@@ -15,6 +15,7 @@ ROLES = {
     "dsl": "Designated Safeguarding Lead",
     "deputy": "Deputy Safeguarding Lead",
     "teacher": "Class teacher",
+    "coordinator": "Mediator coordinator",
 }
 MIN_PASSWORD_LENGTH = 12
 MAX_FAILURES = 5
@@ -105,7 +106,8 @@ def find_staff_id(db, email: str) -> int | None:
 def _recent_failures(db, email: str, now: datetime) -> int:
     since = (now - FAILURE_WINDOW).isoformat(timespec="microseconds")
     return db.execute(
-        "SELECT count(*) FROM login_attempts WHERE email = ? AND at >= ? AND succeeded = 0", [email, since]
+        "SELECT count(*) FROM login_attempts WHERE email_hash = ? AND at >= ? AND succeeded = 0",
+        [_email_hash(email), since]
     ).fetchone()[0]
 
 
@@ -131,8 +133,8 @@ def sign_in(db, email: str, password: str, now: datetime | None = None) -> tuple
             succeeded = False
     with write_transaction(db):
         db.execute(
-            "INSERT INTO login_attempts (email, at, succeeded) VALUES (?, ?, ?)",
-            [email, now.isoformat(timespec="microseconds"), int(succeeded)],
+            "INSERT INTO login_attempts (email_hash, at, succeeded) VALUES (?, ?, ?)",
+            [_email_hash(email), now.isoformat(timespec="microseconds"), int(succeeded)],
         )
         audit(db, "login" if succeeded else ("login_refused_locked" if locked else "login_failed"),
               staff_id=row[0] if row else None, detail=None if row else "unknown email")
@@ -173,6 +175,11 @@ def session_staff(db, token: str, now: datetime | None = None) -> Staff | None:
 
 def end_session(db, token: str) -> None:
     db.execute("DELETE FROM staff_sessions WHERE session_hash = ?", [_token_hash(token)])
+
+
+def _email_hash(email: str) -> str:
+    # Staff sometimes type a password into the email box: never keep what was typed there.
+    return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
 
 
 def _token_hash(token: str) -> str:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, g, render_template, request
+from flask import Flask, abort, current_app, g, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from .config import Paths, read_secret, resolve_data_dir
@@ -16,6 +16,9 @@ from .school import open_school, pupil_keys
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_REQUEST_BYTES = 1024 * 1024
+# What a form on our pages posts. Flask-WTF would also read a JSON body or uploaded files into a form,
+# and the text validators fail on values that are not text, so nothing else is accepted.
+FORM_MIMETYPE = "application/x-www-form-urlencoded"
 
 # Plain words for every error a person can meet; never a traceback or a version.
 ERROR_MESSAGES = {
@@ -24,6 +27,7 @@ ERROR_MESSAGES = {
     404: ("We could not find that page", "Go back to the start and try again."),
     405: ("That did not work", "Go back to the start and try again."),
     413: ("That was too big to send", "Please make it shorter and try again."),
+    415: ("Something in that did not look right", "Please go back and try again."),
     422: ("Something in that did not look right", "Please go back and try again."),
     429: ("Please wait a moment", "Too many tries in a short time. Try again in a few minutes."),
     500: ("Sorry, something went wrong", "Nothing you did caused this. Please try again, or tell a grown-up."),
@@ -65,6 +69,7 @@ def make_app(import_name: str, app_name: str, test_config: dict | None = None) -
     open_school(paths).close()  # applies pending migrations before the first request
     app.extensions["worrybox_pupil_keys"] = pupil_keys(paths)
 
+    app.before_request(_refuse_non_form_bodies)
     app.teardown_appcontext(_close_db)
     app.after_request(_add_headers)
     app.register_error_handler(HTTPException, _http_error)
@@ -89,6 +94,11 @@ def _close_db(exception=None) -> None:
     db = g.pop("db", None)
     if db is not None:
         db.close()
+
+
+def _refuse_non_form_bodies():
+    if request.method == "POST" and request.mimetype not in ("", FORM_MIMETYPE):
+        abort(415)
 
 
 def _add_headers(response):

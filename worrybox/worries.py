@@ -2,9 +2,9 @@
 
 import json
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
-from . import sealing
-from .db import utcnow
+from . import escalation, sealing
 from .roster import Pupil
 
 MAX_TEXT = 4000
@@ -30,9 +30,11 @@ def worry_aad(worry_id: int) -> bytes:
     return b"worry|%d|v%d" % (worry_id, sealing.FORMAT_VERSION)
 
 
-def post_worry(db, recipients: dict[str, bytes], worry: NewWorry) -> tuple[int, bool]:
-    """Seal and store a worry once per submission id; return (worry_id, newly_stored)."""
-    now = utcnow()
+def post_worry(db, recipients: dict[str, bytes], worry: NewWorry, at: datetime | None = None,
+               where: str = "the kiosk") -> tuple[int, bool]:
+    """Seal and store a worry once per submission id, with its visit and any escalation; return (id, new)."""
+    at = at or datetime.now(timezone.utc)
+    now = at.isoformat(timespec="microseconds")
     private = {
         "text": worry.text,
         "pupil": None if worry.pupil is None else {
@@ -56,6 +58,11 @@ def post_worry(db, recipients: dict[str, bytes], worry: NewWorry) -> tuple[int, 
         for key_id, sealed_key in sealed.keys.items():
             db.execute("INSERT INTO worry_keys (worry_id, key_id, sealed_key) VALUES (?, ?, ?)",
                        [worry_id, key_id, sealed_key])
+        # Same transaction: there is never a worry without its visit, or a visit without its escalation.
+        if worry.pupil_ref:
+            escalation.record_visit(db, worry.pupil_ref, at, "worry", worry_id=worry_id, where=where)
+        if worry.urgent:
+            escalation.escalate(db, "urgent", at, pupil_ref=worry.pupil_ref, worry_id=worry_id, where=where)
     return worry_id, True
 
 
@@ -75,3 +82,8 @@ def queue(db, key_ids, page: int = 1, status: str = "open") -> tuple[list[dict],
     columns = ("id", "created_at", "feeling", "topic", "place", "talk_to", "urgent", "named", "status", "first_opened_at")
     items = [dict(zip(columns, row)) for row in rows]
     return items[:PAGE_SIZE], len(items) > PAGE_SIZE
+
+
+def count_urgent_unopened(db) -> int:
+    """How many urgent worries nobody has opened yet."""
+    return db.execute("SELECT count(*) FROM worries WHERE urgent = 1 AND first_opened_at IS NULL").fetchone()[0]

@@ -1,0 +1,218 @@
+"""Peer mediators at the kiosk: a child books a chat; a mediator signs in to see and record their chats."""
+
+import time
+from datetime import date, datetime, timezone
+
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+
+from worrybox import mediators, roster
+from worrybox.choices import TOPICS
+from worrybox.escalation import school_time
+from worrybox.web import get_db, get_pupil_keys
+
+from .forms import BookingForm, DoneForm, MediatorLoginForm, OutcomeForm
+from .views import class_chooser
+
+bp = Blueprint("pals", __name__)
+
+# A mediator's view closes after this long without a tap, so the next child never sees it.
+MEDIATOR_IDLE_SECONDS = 120
+
+
+@bp.app_context_processor
+def scheme():
+    return {"scheme_name": mediators.scheme_name(get_db())}
+
+
+@bp.before_app_request
+def end_mediator_view_when_left_or_idle():
+    """Leaving the mediator pages, or leaving them untouched, signs the mediator out."""
+    if "mediator" not in session or request.endpoint == "static":
+        return
+    idle = time.time() - session.get("mediator_seen", 0) > MEDIATOR_IDLE_SECONDS
+    if idle or not (request.endpoint or "").startswith("pals.mediator"):
+        session.pop("mediator", None)
+        session.pop("mediator_seen", None)
+    else:
+        session["mediator_seen"] = time.time()
+
+
+def _now_local() -> datetime:
+    return school_time(get_db(), datetime.now(timezone.utc))
+
+
+def _first_names(refs) -> list[str]:
+    keys, db = get_pupil_keys(), get_db()
+    pupils = [roster.pupil_by_ref(db, keys, ref) for ref in refs]
+    return [p.first_name for p in pupils if p]
+
+
+def _describe(offer: mediators.SlotOnDay) -> dict:
+    return {
+        "slot_id": offer.slot.id, "date": offer.day.isoformat(), "day": offer.day, "slot": offer.slot,
+        "free": offer.free, "mediators": _first_names(offer.mediator_refs),
+    }
+
+
+def _find_offer(slot_id, day):
+    for offer in mediators.upcoming(get_db(), _now_local()):
+        if str(offer.slot.id) == str(slot_id) and offer.day.isoformat() == day:
+            return _describe(offer)
+    return None
+
+
+# Booking a chat ------------------------------------------------------------------------------
+
+
+@bp.get("/book")
+def book():
+    slot_id, day = request.args.get("slot"), request.args.get("date")
+    if slot_id or day:
+        offer = _find_offer(slot_id, day)
+        if offer is None:
+            return _render_slots(["That time is not open for chats any more. Please choose another time."])
+        form = BookingForm(formdata=None, slot=offer["slot_id"], date=offer["date"])
+        return _render_booking(form, offer, request.args.get("class") or None)
+    return _render_slots()
+
+
+def _render_slots(messages=(), status=200):
+    offers = [_describe(offer) for offer in mediators.upcoming(get_db(), _now_local())]
+    return render_template("kiosk/book.html", offers=offers, messages=messages), status
+
+
+def _render_booking(form, offer, class_name, status=200):
+    return render_template("kiosk/book_form.html", form=form, offer=offer, topics=TOPICS,
+                           name_required=True, **class_chooser(form, class_name)), status
+
+
+@bp.post("/book")
+def book_chat():
+    form = BookingForm()
+    offer = _find_offer(form.slot.data, form.date.data)
+    if offer is None:
+        return _render_slots(["That time is not open for chats any more. Please choose another time."], 409)
+    if "show_class" in request.form:
+        form.pupil.data = None
+        return _render_booking(form, offer, request.form["show_class"] or None)
+    class_name = request.form.get("class") or None
+    if not form.validate():
+        if form.csrf_token.errors:
+            form.csrf_token.errors = []
+            form.form_errors.append("This page was open for a long time, so we refreshed it. Please press Book again.")
+            return _render_booking(form, offer, class_name, 400)
+        return _render_booking(form, offer, class_name, 422)
+    keys, db = get_pupil_keys(), get_db()
+    pupil = roster.find_pupil(db, keys, form.pupil.data)
+    if pupil is None:
+        form.pupil.errors = ["We could not find that name. Please choose it again."]
+        return _render_booking(form, offer, class_name, 422)
+    try:
+        mediators.book(db, offer["slot_id"], date.fromisoformat(offer["date"]), keys.pupil_ref(pupil.pupil_id),
+                       form.topic.data or None, _now_local())
+    except mediators.BookingRefused as refused:
+        form.form_errors.append(str(refused))
+        return _render_booking(form, offer, class_name, 409)
+    session["booked"] = {"day": offer["day"].strftime("%A %-d %B"), "start": offer["slot"].start_time,
+                         "end": offer["slot"].end_time, "place": offer["slot"].place, "mediators": offer["mediators"]}
+    return redirect(url_for("pals.booked"), 303)
+
+
+@bp.get("/book/done")
+def booked():
+    details = session.pop("booked", None)
+    if details is None:
+        return redirect(url_for("kiosk.start"))
+    return render_template("kiosk/booked.html", **details)
+
+
+# The mediator's own view ---------------------------------------------------------------------
+
+
+def _mediator_choices():
+    keys, db = get_pupil_keys(), get_db()
+    people = [roster.pupil_by_ref(db, keys, row["pupil_ref"]) for row in mediators.mediator_rows(db)
+              if row["active"] and row["has_pin"]]
+    return sorted((p for p in people if p), key=lambda p: (p.first_name.lower(), p.last_name.lower()))
+
+
+@bp.get("/mediator")
+def mediator():
+    if "mediator" in session:
+        return redirect(url_for("pals.mediator_duty"))
+    return render_template("kiosk/mediator_login.html", form=MediatorLoginForm(formdata=None),
+                           people=_mediator_choices())
+
+
+@bp.post("/mediator/login")
+def mediator_login():
+    form = MediatorLoginForm()
+    status = 422
+    if form.validate():
+        pupil_ref = get_pupil_keys().pupil_ref(form.pupil.data)
+        result = mediators.check_pin(get_db(), pupil_ref, form.pin.data)
+        if result == "ok":
+            session["mediator"], session["mediator_seen"] = pupil_ref, time.time()
+            return redirect(url_for("pals.mediator_duty"), 303)
+        if result == "paused":
+            status = 429
+            form.form_errors.append("Too many wrong PINs. Your login is resting for 10 minutes. "
+                                    "Ask your %s coordinator if you need help." % mediators.scheme_name(get_db()))
+        else:
+            status = 401
+            form.form_errors.append("That PIN did not work. Try again, or ask your coordinator for a new one.")
+    elif form.csrf_token.errors:
+        form.csrf_token.errors = []
+        status = 400
+        form.form_errors.append("This page was open for a long time. Please type your PIN again.")
+    form.pin.data = None  # a PIN is never written back into the page
+    return render_template("kiosk/mediator_login.html", form=form, people=_mediator_choices()), status
+
+
+@bp.get("/mediator/duty")
+def mediator_duty():
+    return _render_duty()
+
+
+def _render_duty(forms=None, status=200):
+    pupil_ref = session.get("mediator")
+    if not pupil_ref:
+        return redirect(url_for("pals.mediator"))
+    keys, db = get_pupil_keys(), get_db()
+    today = _now_local().date()
+    me = roster.pupil_by_ref(db, keys, pupil_ref)
+    duties = mediators.duty(db, pupil_ref, today)
+    for entry in duties:
+        for booking in entry["bookings"]:
+            booking["pupil"] = roster.pupil_by_ref(db, keys, booking["pupil_ref"])
+            booking["form"] = (forms or {}).get(booking["id"]) or OutcomeForm(
+                formdata=None,
+                attended=None if booking["attended"] is None else ("yes" if booking["attended"] else "no"),
+                outcome=booking["outcome"])
+    return render_template("kiosk/mediator_duty.html", me=me, duties=duties, today=today, topics=TOPICS,
+                           outcomes=mediators.OUTCOMES, done_form=DoneForm(),
+                           idle_seconds=MEDIATOR_IDLE_SECONDS), status
+
+
+@bp.post("/mediator/bookings/<int(max=9223372036854775807):booking_id>")
+def mediator_outcome(booking_id):
+    pupil_ref = session.get("mediator")
+    if not pupil_ref:
+        return redirect(url_for("pals.mediator"))
+    form = OutcomeForm()
+    if not form.validate():
+        return _render_duty({booking_id: form}, 422)
+    try:
+        mediators.record_outcome(get_db(), booking_id, pupil_ref, form.attended.data == "yes",
+                                 form.outcome.data or None)
+    except LookupError:
+        abort(404)
+    return redirect(url_for("pals.mediator_duty"), 303)
+
+
+@bp.post("/mediator/done")
+def mediator_done():
+    # No CSRF check on purpose: ending a mediator's view is always safe on a shared tablet.
+    session.pop("mediator", None)
+    session.pop("mediator_seen", None)
+    return redirect(url_for("kiosk.start"), 303)

@@ -1,0 +1,346 @@
+"""Staff sign-in and sessions in the staff console: guards, lock-out, session ids, sign-out, idle time, restarts."""
+
+import hashlib
+import logging
+import tempfile
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from conftest import DSL_EMAIL, DSL_PASSWORD, ConsoleHelper, csrf_token
+from staff_console import create_app as create_console
+from worrybox import staff as staff_accounts
+from worrybox.config import Paths, create_secrets
+from worrybox.db import connect, migrate
+from worrybox.school import APP_NAMES
+
+WRONG_PASSWORD = "WRONG-PASSWORD-CANARY 71x"
+UNKNOWN_EMAIL = "nobody.here@school.example"
+COOKIE = "worrybox_console"
+PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.healthz"}
+# HEAD and OPTIONS are answered by Flask for every rule; every other method a rule lists is walked.
+AUTOMATIC_METHODS = {"HEAD", "OPTIONS"}
+
+
+def _console_routes():
+    """Every guarded (method, path, endpoint) of the console, read from its URL map, never listed by hand."""
+    with tempfile.TemporaryDirectory() as tmp:
+        # An empty school is enough to build the app and is quick: no staff, so no key derivation.
+        paths = Paths(Path(tmp))
+        create_secrets(paths, APP_NAMES)
+        db = connect(paths.database)
+        migrate(db)
+        db.close()
+        app = create_console({"DATA_DIR": tmp})
+        adapter = app.url_map.bind("localhost")
+        routes = []
+        for rule in app.url_map.iter_rules():
+            if rule.endpoint in PUBLIC_ENDPOINTS:
+                continue
+            path = adapter.build(rule.endpoint, {name: 1 for name in rule.arguments})
+            for method in sorted(rule.methods - AUTOMATIC_METHODS):
+                routes.append((method, path, rule.endpoint))
+        return routes
+
+
+CONSOLE_ROUTES = _console_routes()
+
+
+def _path(location: str) -> str:
+    return urlsplit(location).path
+
+
+def _cookie(client) -> str | None:
+    cookie = client.get_cookie(COOKIE)
+    return cookie.value if cookie else None
+
+
+def _session_token(app, client) -> str | None:
+    """The session id inside the console's signed cookie."""
+    value = _cookie(client)
+    if value is None:
+        return None
+    return app.session_interface.get_signing_serializer(app).loads(value).get("token")
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _signed_in(client) -> bool:
+    response = client.get("/")
+    if response.status_code == 200:
+        return True
+    assert response.status_code == 302 and _path(response.headers["Location"]) == "/login"
+    return False
+
+
+def _client_with_cookie(app, value):
+    client = app.test_client()
+    client.set_cookie(COOKIE, value)
+    return client
+
+
+def _notice(html: str) -> str:
+    """The error notice at the top of the sign-in form."""
+    start = html.index('class="notice notice-error"')
+    return html[start:html.index("</div>", start)]
+
+
+def _ago(**delta) -> str:
+    return (datetime.now(timezone.utc) - timedelta(**delta)).isoformat(timespec="microseconds")
+
+
+# Logged out: every route is guarded.
+
+def test_the_route_walk_covers_the_worry_queue_a_worry_and_sign_out():
+    walked = {(method, endpoint) for method, _path_, endpoint in CONSOLE_ROUTES}
+    assert {("GET", "triage.queue"), ("GET", "triage.worry"), ("POST", "triage.act_on_worry"),
+            ("POST", "auth.logout")} <= walked
+
+
+def _database_state(db):
+    """Rows per table and every worry's status: a logged-out request must change none of it."""
+    tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+    counts = {table: db.execute('SELECT count(*) FROM "%s"' % table).fetchone()[0] for table in tables}
+    return counts, db.execute("SELECT id, status FROM worries ORDER BY id").fetchall()
+
+
+@pytest.mark.parametrize("method, path, endpoint", CONSOLE_ROUTES,
+                         ids=["%s %s (%s)" % route for route in CONSOLE_ROUTES])
+def test_logged_out_request_is_sent_to_sign_in_and_changes_nothing(method, path, endpoint, child, console, db):
+    # Worry 1 exists, so a route that shows or changes a worry has something it could leak or change.
+    assert child.post(text="LOGGED-OUT-CANARY", feeling="sad").status_code == 303
+    before = _database_state(db)
+    # A POST carries a plausible form but no CSRF token. It is redirected, not refused with a 4xx: there is no
+    # app-wide CSRF check, and each view's sign-in guard runs before the view reads its form, so an anonymous
+    # POST never reaches the CSRF check at all. (auth.logout is not guarded; with no session it has nothing
+    # to end and redirects to sign-in too.)
+    data = {"status": "closed", "note": "anonymous note", "name": "anonymous"} if method == "POST" else None
+    response = console.open(path, method=method, data=data)
+    assert response.status_code in (302, 303), "%s %s answered %d, not a redirect" % (
+        method, path, response.status_code)
+    assert _path(response.headers["Location"]) == "/login", "%s %s redirected elsewhere" % (method, path)
+    assert "LOGGED-OUT-CANARY" not in response.get_data(as_text=True)
+    assert _database_state(db) == before, "%s %s changed the database while logged out" % (method, path)
+
+
+# Wrong passwords and lock-out.
+
+def test_wrong_password_is_refused_with_401_and_a_generic_message(staff, console):
+    response = staff.login(password=WRONG_PASSWORD)
+    assert response.status_code == 401
+    page = response.get_data(as_text=True)
+    assert "We could not sign you in with that email and password" in _notice(page)
+    assert not _signed_in(console)
+
+
+def test_unknown_email_gets_the_same_status_and_message_as_a_wrong_password(console_app):
+    wrong_password = ConsoleHelper(console_app.test_client()).login(DSL_EMAIL, WRONG_PASSWORD)
+    unknown_email = ConsoleHelper(console_app.test_client()).login(UNKNOWN_EMAIL, WRONG_PASSWORD)
+    assert wrong_password.status_code == unknown_email.status_code == 401
+    assert _notice(wrong_password.get_data(as_text=True)) == _notice(unknown_email.get_data(as_text=True))
+    for page in (wrong_password.get_data(as_text=True), unknown_email.get_data(as_text=True)):
+        lowered = page.lower()
+        assert "no account" not in lowered and "not found" not in lowered and "unknown" not in lowered
+
+
+def test_the_sixth_try_is_refused_even_with_the_right_password_in_every_process_until_15_minutes_pass(
+        data_dir, staff, console, db):
+    for _ in range(staff_accounts.MAX_FAILURES):
+        assert staff.login(password=WRONG_PASSWORD).status_code == 401
+    locked_out = staff.login(password=DSL_PASSWORD)
+    assert locked_out.status_code == 401
+    assert "We could not sign you in" in locked_out.get_data(as_text=True)
+    assert not _signed_in(console)
+    # The failures are counted in the database, so a second worker or a restarted console refuses too.
+    second_process = create_console({"DATA_DIR": data_dir, "TESTING": True}).test_client()
+    assert ConsoleHelper(second_process).login().status_code == 401
+    assert not _signed_in(second_process)
+    assert db.execute("SELECT count(*) FROM audit_log WHERE event = 'login_refused_locked'").fetchone()[0] == 2
+    # Sixteen minutes later every failure is outside the window.
+    db.execute("UPDATE login_attempts SET at = ?", [_ago(minutes=16)])
+    assert ConsoleHelper(second_process).login().status_code == 303
+    assert _signed_in(second_process)
+
+
+def test_lock_out_counts_failures_whatever_the_case_of_the_email(staff, console):
+    for email in ("DSL@school.example", "dsl@SCHOOL.example", " Dsl@School.Example", "DSL@SCHOOL.EXAMPLE",
+                  "dsl@school.EXAMPLE"):
+        assert staff.login(email, WRONG_PASSWORD).status_code == 401
+    assert staff.login().status_code == 401
+    assert not _signed_in(console)
+
+
+def test_sign_in_works_again_once_the_failures_are_older_than_15_minutes(db):
+    start = datetime.now(timezone.utc)
+    for _ in range(staff_accounts.MAX_FAILURES):
+        assert staff_accounts.sign_in(db, DSL_EMAIL, WRONG_PASSWORD, now=start) is None
+    assert staff_accounts.sign_in(db, DSL_EMAIL, DSL_PASSWORD, now=start + timedelta(minutes=14)) is None
+    signed_in = staff_accounts.sign_in(db, DSL_EMAIL, DSL_PASSWORD, now=start + timedelta(minutes=15, seconds=1))
+    assert signed_in is not None and signed_in[0].email == DSL_EMAIL
+
+
+def test_four_wrong_tries_do_not_lock_the_account(staff, console):
+    for _ in range(staff_accounts.MAX_FAILURES - 1):
+        assert staff.login(password=WRONG_PASSWORD).status_code == 401
+    assert staff.login().status_code == 303
+    assert _signed_in(console)
+
+
+# The session id.
+
+def test_the_session_id_changes_at_sign_in(console_app, staff, console, db):
+    console.get("/login")
+    before = _cookie(console)
+    assert before is not None, "the sign-in page should set a cookie (it holds the CSRF secret)"
+    assert _session_token(console_app, console) is None
+    assert staff.login().status_code == 303
+    after = _cookie(console)
+    token = _session_token(console_app, console)
+    assert after != before and token
+    # The database keeps only a hash of the id, so a copy of it cannot be replayed as a cookie.
+    stored = [row[0] for row in db.execute("SELECT session_hash FROM staff_sessions")]
+    assert stored == [_token_hash(token)] and token not in stored
+    # The cookie from before sign-in is still worth nothing.
+    assert not _signed_in(_client_with_cookie(console_app, before))
+    assert _signed_in(_client_with_cookie(console_app, after))
+
+
+def test_signing_in_twice_gives_two_different_session_ids(console_app, staff, console, db):
+    staff.login()
+    first = _session_token(console_app, console)
+    staff.logout()
+    staff.login()
+    second = _session_token(console_app, console)
+    other_browser = console_app.test_client()
+    ConsoleHelper(other_browser).login()
+    third = _session_token(console_app, other_browser)
+    assert len({first, second, third}) == 3
+    stored = {row[0] for row in db.execute("SELECT session_hash FROM staff_sessions")}
+    assert stored == {_token_hash(second), _token_hash(third)}
+
+
+# Signing out.
+
+def test_after_sign_out_the_old_cookie_is_sent_to_sign_in(console_app, staff, console, db):
+    staff.login()
+    old_cookie = _cookie(console)
+    token = _session_token(console_app, console)
+    response = staff.logout()
+    assert response.status_code == 303 and _path(response.headers["Location"]) == "/login"
+    replay = _client_with_cookie(console_app, old_cookie)
+    response = replay.get("/")
+    assert response.status_code == 302 and _path(response.headers["Location"]) == "/login"
+    # Ended on the server, not only forgotten by the browser.
+    assert db.execute("SELECT count(*) FROM staff_sessions WHERE session_hash = ?",
+                      [_token_hash(token)]).fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM audit_log WHERE event = 'logout'").fetchone()[0] == 1
+
+
+@pytest.mark.parametrize("token", [None, "forged-token"], ids=["no CSRF token", "forged CSRF token"])
+def test_sign_out_without_a_valid_csrf_token_leaves_you_signed_in(token, staff, console, db):
+    staff.login()
+    response = console.post("/logout", data={} if token is None else {"csrf_token": token})
+    assert response.status_code == 400
+    assert "you are still signed in" in response.get_data(as_text=True)
+    assert _signed_in(console)
+    assert db.execute("SELECT count(*) FROM staff_sessions").fetchone()[0] == 1
+
+
+# Idle and long sessions.
+
+def test_a_session_idle_for_more_than_30_minutes_is_signed_out(console_app, staff, console, db):
+    staff.login()
+    db.execute("UPDATE staff_sessions SET last_seen_at = ?", [_ago(minutes=31)])
+    response = console.get("/")
+    assert response.status_code == 302 and _path(response.headers["Location"]) == "/login"
+    assert db.execute("SELECT count(*) FROM staff_sessions").fetchone()[0] == 0
+    assert console_app.extensions["worrybox_keyrings"] == {}, "the unlocked keys must be dropped too"
+
+
+def test_a_session_idle_for_29_minutes_is_still_signed_in(staff, console, db):
+    staff.login()
+    db.execute("UPDATE staff_sessions SET last_seen_at = ?", [_ago(minutes=29)])
+    assert _signed_in(console)
+
+
+def test_a_session_older_than_12_hours_is_signed_out_even_when_in_use(staff, console, db):
+    staff.login()
+    db.execute("UPDATE staff_sessions SET created_at = ?", [_ago(hours=12, minutes=1)])
+    assert not _signed_in(console)
+
+
+# Restarts and the other app's cookie.
+
+def test_a_restarted_console_sends_an_old_session_to_sign_in_and_ends_it(data_dir, console_app, staff, console, db):
+    staff.login()
+    cookie = _cookie(console)
+    assert _signed_in(_client_with_cookie(console_app, cookie)), "control: the cookie works in its own process"
+    restarted = create_console({"DATA_DIR": data_dir, "TESTING": True})
+    response = _client_with_cookie(restarted, cookie).get("/")
+    # The cookie is genuine and the session row was alive, but the unlocked keys died with the old process.
+    assert response.status_code == 302 and _path(response.headers["Location"]) == "/login"
+    assert db.execute("SELECT count(*) FROM staff_sessions").fetchone()[0] == 0
+
+
+def test_kiosk_and_console_use_different_cookie_names(kiosk, console):
+    kiosk.get("/worry")
+    console.get("/login")
+    assert kiosk.get_cookie("worrybox_kiosk") and kiosk.get_cookie(COOKIE) is None
+    assert console.get_cookie(COOKIE) and console.get_cookie("worrybox_kiosk") is None
+
+
+def test_the_console_cookie_is_hidden_from_scripts_and_other_sites(console_app):
+    set_cookie = console_app.test_client().get("/login").headers["Set-Cookie"]
+    assert set_cookie.startswith(COOKIE + "=")
+    assert "HttpOnly" in set_cookie and "SameSite=Strict" in set_cookie
+
+
+def test_a_kiosk_cookie_is_not_a_console_sign_in(kiosk_app, kiosk, console_app, staff, console):
+    kiosk.get("/worry")
+    assert not _signed_in(_client_with_cookie(console_app, kiosk.get_cookie("worrybox_kiosk").value))
+    # Even a kiosk-signed cookie carrying a live session id is refused: each app signs with its own secret.
+    staff.login()
+    token = _session_token(console_app, console)
+    kiosk_signed = kiosk_app.session_interface.get_signing_serializer(kiosk_app).dumps({"token": token})
+    assert not _signed_in(_client_with_cookie(console_app, kiosk_signed))
+    console_signed = console_app.session_interface.get_signing_serializer(console_app).dumps({"token": token})
+    assert _signed_in(_client_with_cookie(console_app, console_signed)), "control: the console's own signature works"
+
+
+# The audit log.
+
+def test_every_sign_in_attempt_is_audited_and_no_password_is_kept(console_app, data_dir, db, caplog):
+    caplog.set_level(logging.DEBUG)
+    first = db.execute("SELECT coalesce(max(id), 0) FROM audit_log").fetchone()[0]
+    dsl_id = db.execute("SELECT id FROM staff WHERE email = ?", [DSL_EMAIL]).fetchone()[0]
+    assert ConsoleHelper(console_app.test_client()).login(DSL_EMAIL, WRONG_PASSWORD).status_code == 401
+    assert ConsoleHelper(console_app.test_client()).login(UNKNOWN_EMAIL, WRONG_PASSWORD).status_code == 401
+    assert ConsoleHelper(console_app.test_client()).login(DSL_EMAIL, DSL_PASSWORD).status_code == 303
+    rows = db.execute("SELECT event, staff_id, detail FROM audit_log WHERE id > ? ORDER BY id", [first]).fetchall()
+    assert rows == [("login_failed", dsl_id, None), ("login_failed", None, "unknown email"), ("login", dsl_id, None)]
+    for row in db.execute("SELECT * FROM audit_log"):
+        for value in row:
+            assert WRONG_PASSWORD not in str(value) and DSL_PASSWORD not in str(value)
+    for record in caplog.records:
+        assert WRONG_PASSWORD not in record.getMessage() and DSL_PASSWORD not in record.getMessage()
+    for name in ("worrybox.db", "worrybox.db-wal"):
+        file = data_dir / name
+        if file.exists():
+            content = file.read_bytes()
+            assert WRONG_PASSWORD.encode() not in content and DSL_PASSWORD.encode() not in content
+
+
+def test_the_sign_in_page_never_echoes_the_password(staff):
+    page = staff.login(password=WRONG_PASSWORD).get_data(as_text=True)
+    assert WRONG_PASSWORD not in page
+    assert 'value="%s"' % DSL_EMAIL in page, "the email is kept so only the password needs typing again"
+
+
+def test_a_signed_in_page_offers_sign_out_with_a_csrf_token(staff, console):
+    staff.login()
+    page = console.get("/").get_data(as_text=True)
+    assert 'action="/logout"' in page and csrf_token(page)

@@ -1,0 +1,308 @@
+"""Peer mediators: who they are, their PINs, the weekly rota, bookings and how each chat went."""
+
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from . import escalation
+from .db import get_setting, write_transaction
+
+PIN_LENGTH = 4
+MAX_PIN_FAILURES = 5
+PIN_PAUSE = timedelta(minutes=10)
+OUTCOMES = {
+    "sorted": "Sorted",
+    "another_chat": "Needs another chat",
+    "pass_to_adult": "Pass to an adult",
+}
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+SCHOOL_DAYS = range(0, 5)
+BOOKING_DAYS_AHEAD = 5
+
+# PINs are short by design (children type them); the lock-out, not the hash, is what stops guessing.
+_pin_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+
+
+class BookingRefused(Exception):
+    """A booking could not be made; the message is kind enough to show a child."""
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A weekly duty slot."""
+
+    id: int
+    weekday: int
+    start_time: str
+    end_time: str
+    place: str
+    capacity: int
+    paused_until: str | None
+
+    @property
+    def day_name(self) -> str:
+        return WEEKDAYS[self.weekday]
+
+    def paused_on(self, day: date) -> bool:
+        return self.paused_until is not None and day.isoformat() <= self.paused_until
+
+
+@dataclass(frozen=True)
+class SlotOnDay:
+    """One slot on one date, with how many places are taken."""
+
+    slot: Slot
+    day: date
+    taken: int
+    mediator_refs: tuple[str, ...]
+
+    @property
+    def free(self) -> int:
+        return max(self.slot.capacity - self.taken, 0)
+
+
+def scheme_name(db) -> str:
+    """What the school calls its peer mediators, such as 'Problem Pals'."""
+    return get_setting(db, "scheme_name", "Problem Pals")
+
+
+# Mediators -----------------------------------------------------------------------------------
+
+
+def set_mediator(db, pupil_ref: str, active: bool = True) -> None:
+    """Make a pupil a mediator (or stop them being one); their PIN is kept."""
+    if not active:
+        db.execute("UPDATE mediators SET active = 0 WHERE pupil_ref = ?", [pupil_ref])
+        return
+    db.execute(
+        "INSERT INTO mediators (pupil_ref, active, created_at) VALUES (?, ?, ?) "
+        "ON CONFLICT(pupil_ref) DO UPDATE SET active = excluded.active",
+        [pupil_ref, int(active), _now_iso()],
+    )
+
+
+def new_pin(db, pupil_ref: str) -> str:
+    """Give a mediator a new PIN, returned once to show them; only its hash is kept."""
+    pin = "".join(secrets.choice("0123456789") for _ in range(PIN_LENGTH))
+    updated = db.execute(
+        "UPDATE mediators SET pin_hash = ?, failed_pins = 0, locked_until = NULL WHERE pupil_ref = ?",
+        [_pin_hasher.hash(pin), pupil_ref],
+    ).rowcount
+    if not updated:
+        raise LookupError("not a mediator")
+    return pin
+
+
+def mediator_refs(db, active_only: bool = True) -> list[str]:
+    where = "WHERE active = 1" if active_only else ""
+    return [row[0] for row in db.execute("SELECT pupil_ref FROM mediators %s" % where)]
+
+
+def mediator_rows(db) -> list[dict]:
+    """Every mediator with whether they are active and have a PIN."""
+    rows = db.execute(
+        "SELECT pupil_ref, active, pin_hash IS NOT NULL, locked_until FROM mediators ORDER BY created_at"
+    ).fetchall()
+    return [{"pupil_ref": r[0], "active": bool(r[1]), "has_pin": bool(r[2]), "locked_until": r[3]} for r in rows]
+
+
+def check_pin(db, pupil_ref: str, pin: str, now: datetime | None = None) -> str:
+    """Check a mediator's PIN: 'ok', 'wrong', or 'paused' after too many wrong tries."""
+    now = now or datetime.now(timezone.utc)
+    with write_transaction(db):
+        row = db.execute(
+            "SELECT pin_hash, failed_pins, locked_until FROM mediators WHERE pupil_ref = ? AND active = 1", [pupil_ref]
+        ).fetchone()
+        if row is None or row[0] is None:
+            return "wrong"
+        pin_hash, failures, locked_until = row
+        if locked_until and datetime.fromisoformat(locked_until) > now:
+            return "paused"
+        try:
+            _pin_hasher.verify(pin_hash, pin)
+        except (VerificationError, InvalidHashError):
+            failures += 1
+            lock = (now + PIN_PAUSE).isoformat(timespec="microseconds") if failures >= MAX_PIN_FAILURES else None
+            db.execute("UPDATE mediators SET failed_pins = ?, locked_until = ? WHERE pupil_ref = ?",
+                       [0 if lock else failures, lock, pupil_ref])
+            return "paused" if lock else "wrong"
+        db.execute("UPDATE mediators SET failed_pins = 0, locked_until = NULL WHERE pupil_ref = ?", [pupil_ref])
+        return "ok"
+
+
+# The rota ------------------------------------------------------------------------------------
+
+
+def add_slot(db, weekday: int, start_time: str, end_time: str, place: str, capacity: int,
+             mediators: list[str]) -> int:
+    """Add a weekly duty slot with its mediators."""
+    with db.atomic():
+        slot_id = db.execute(
+            "INSERT INTO duty_slots (weekday, start_time, end_time, place, capacity, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)", [weekday, start_time, end_time, place, capacity, _now_iso()]
+        ).lastrowid
+        set_slot_mediators(db, slot_id, mediators)
+    return slot_id
+
+
+def set_slot_mediators(db, slot_id: int, mediators: list[str]) -> None:
+    with db.atomic():
+        db.execute("DELETE FROM slot_mediators WHERE slot_id = ?", [slot_id])
+        for pupil_ref in dict.fromkeys(mediators):
+            db.execute("INSERT INTO slot_mediators (slot_id, pupil_ref) VALUES (?, ?)", [slot_id, pupil_ref])
+
+
+def pause_slot(db, slot_id: int, until: date | None) -> None:
+    """Pause a slot up to and including a date (None: resume it)."""
+    db.execute("UPDATE duty_slots SET paused_until = ? WHERE id = ?", [until.isoformat() if until else None, slot_id])
+
+
+def remove_slot(db, slot_id: int) -> None:
+    db.execute("UPDATE duty_slots SET removed_at = ? WHERE id = ?", [_now_iso(), slot_id])
+
+
+def slots(db) -> list[Slot]:
+    """Every slot on the rota, in week order."""
+    rows = db.execute(
+        "SELECT id, weekday, start_time, end_time, place, capacity, paused_until FROM duty_slots "
+        "WHERE removed_at IS NULL ORDER BY weekday, start_time"
+    )
+    return [Slot(*row) for row in rows]
+
+
+def get_slot(db, slot_id: int) -> Slot | None:
+    row = db.execute(
+        "SELECT id, weekday, start_time, end_time, place, capacity, paused_until FROM duty_slots "
+        "WHERE id = ? AND removed_at IS NULL", [slot_id]
+    ).fetchone()
+    return Slot(*row) if row else None
+
+
+def slot_mediator_refs(db, slot_id: int) -> tuple[str, ...]:
+    return tuple(row[0] for row in db.execute(
+        "SELECT s.pupil_ref FROM slot_mediators s JOIN mediators m ON m.pupil_ref = s.pupil_ref "
+        "WHERE s.slot_id = ? AND m.active = 1", [slot_id]))
+
+
+def bookable_days(today: date) -> list[date]:
+    """Today and the next school days, a week's worth."""
+    days, day = [], today
+    while len(days) < BOOKING_DAYS_AHEAD:
+        if day.weekday() in SCHOOL_DAYS:
+            days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+def upcoming(db, now_local: datetime) -> list[SlotOnDay]:
+    """Slots a child can book: today (not yet over) and the next school days, not paused."""
+    result = []
+    all_slots = slots(db)
+    for day in bookable_days(now_local.date()):
+        for slot in all_slots:
+            if slot.weekday != day.weekday() or slot.paused_on(day):
+                continue
+            if day == now_local.date() and slot.end_time <= now_local.strftime("%H:%M"):
+                continue
+            mediators = slot_mediator_refs(db, slot.id)
+            if not mediators:
+                continue
+            taken = db.execute("SELECT count(*) FROM bookings WHERE slot_id = ? AND date = ?",
+                               [slot.id, day.isoformat()]).fetchone()[0]
+            result.append(SlotOnDay(slot, day, taken, mediators))
+    return result
+
+
+# Bookings ------------------------------------------------------------------------------------
+
+
+def book(db, slot_id: int, day: date, pupil_ref: str, topic: str | None, now_local: datetime) -> int:
+    """Book a place for a child; raise BookingRefused if the slot is full, closed or already booked by them."""
+    offered = {(s.slot.id, s.day) for s in upcoming(db, now_local)}
+    if (slot_id, day) not in offered:
+        raise BookingRefused("That time is not open for chats any more. Please choose another time.")
+    try:
+        with write_transaction(db):
+            slot = get_slot(db, slot_id)
+            if db.execute("SELECT 1 FROM bookings WHERE slot_id = ? AND date = ? AND pupil_ref = ?",
+                          [slot_id, day.isoformat(), pupil_ref]).fetchone():
+                raise BookingRefused("You have already booked this time. See you there!")
+            taken = {row[0] for row in db.execute(
+                "SELECT place_number FROM bookings WHERE slot_id = ? AND date = ?", [slot_id, day.isoformat()])}
+            free = [n for n in range(1, slot.capacity + 1) if n not in taken]
+            if not free:
+                raise BookingRefused("Sorry, that time is full now. Please choose another time.")
+            return db.execute(
+                "INSERT INTO bookings (slot_id, date, place_number, pupil_ref, topic, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [slot_id, day.isoformat(), free[0], pupil_ref, topic, _now_iso()],
+            ).lastrowid
+    except sqlite3.IntegrityError:
+        # The unique indexes are the final word if two taps race past the checks above.
+        raise BookingRefused("Sorry, that time is full now. Please choose another time.") from None
+
+
+def duty(db, mediator_ref: str, week_of: date) -> list[dict]:
+    """A mediator's duty slots in the week containing week_of, each with who booked them."""
+    monday = week_of - timedelta(days=week_of.weekday())
+    result = []
+    for slot in slots(db):
+        if mediator_ref not in slot_mediator_refs(db, slot.id):
+            continue
+        day = monday + timedelta(days=slot.weekday)
+        bookings = db.execute(
+            "SELECT id, pupil_ref, topic, attended, outcome FROM bookings WHERE slot_id = ? AND date = ? "
+            "ORDER BY place_number", [slot.id, day.isoformat()]
+        ).fetchall()
+        result.append({
+            "slot": slot, "day": day, "paused": slot.paused_on(day),
+            "bookings": [dict(zip(("id", "pupil_ref", "topic", "attended", "outcome"), b)) for b in bookings],
+        })
+    return sorted(result, key=lambda entry: (entry["day"], entry["slot"].start_time))
+
+
+def record_outcome(db, booking_id: int, mediator_ref: str, attended: bool, outcome: str | None,
+                   at: datetime | None = None) -> int | None:
+    """Record how a chat went; a chat attended is a visit, and 'pass to an adult' escalates at once."""
+    at = at or datetime.now(timezone.utc)
+    if outcome is not None and outcome not in OUTCOMES:
+        raise ValueError("unknown outcome")
+    with write_transaction(db):
+        row = db.execute(
+            "SELECT b.pupil_ref, b.attended FROM bookings b JOIN slot_mediators s ON s.slot_id = b.slot_id "
+            "WHERE b.id = ? AND s.pupil_ref = ?", [booking_id, mediator_ref]
+        ).fetchone()
+        if row is None:
+            raise LookupError("not one of this mediator's bookings")
+        pupil_ref, already_recorded = row
+        db.execute(
+            "UPDATE bookings SET attended = ?, outcome = ?, recorded_at = ?, recorded_by = ? WHERE id = ?",
+            [int(attended), outcome if attended else None, at.isoformat(timespec="microseconds"), mediator_ref,
+             booking_id],
+        )
+        escalation_id = None
+        if attended and already_recorded != 1:
+            escalation_id = escalation.record_visit(db, pupil_ref, at, "chat", booking_id=booking_id)
+        if attended and outcome == "pass_to_adult":
+            escalation_id = escalation.escalate(db, "pass_to_adult", at, pupil_ref=pupil_ref,
+                                                booking_id=booking_id) or escalation_id
+        return escalation_id
+
+
+def bookings_between(db, start: date, end: date) -> list[dict]:
+    """Bookings and outcomes in a date range, for the coordinator (never any worry text)."""
+    columns = ("id", "date", "start_time", "place", "pupil_ref", "topic", "attended", "outcome", "recorded_by")
+    rows = db.execute(
+        "SELECT b.id, b.date, d.start_time, d.place, b.pupil_ref, b.topic, b.attended, b.outcome, b.recorded_by "
+        "FROM bookings b JOIN duty_slots d ON d.id = b.slot_id WHERE b.date BETWEEN ? AND ? "
+        "ORDER BY b.date, d.start_time, b.place_number", [start.isoformat(), end.isoformat()]
+    ).fetchall()
+    return [dict(zip(columns, row)) for row in rows]
+
+
+def _now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
