@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install clean
+.PHONY: run test install browser translations screenshots clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,11 +16,36 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
+# Re-extract the kiosk's words and merge them into every language's catalogue (then translate, then compile).
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -k lazy_gettext --no-location --omit-header --sort-output \
+	    -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
+	$(BIN)/pybabel compile -d translations --statistics
+
+# The browser tests need Debian's Chromium and axe-core from npm; installed here, never by hand.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	    echo "Installing Debian's chromium for the browser tests"; \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	        chromium fonts-noto-core fonts-noto-color-emoji >/dev/null; }
+	@[ -f tests/browser/node_modules/axe-core/axe.min.js ] || npm ci --prefix tests/browser --silent --no-audit --no-fund
+
+# Refresh docs/screenshots (start screen and worry form in every language) from the browser tests.
+screenshots: install browser
+	WORRYBOX_SCREENSHOTS=1 $(BIN)/python -m pytest tests/test_browser.py -k screenshots -q
+
 run: install
 	$(BIN)/worrybox demo --data-dir ./demo-data
 
-test: install
+test: install browser
 	$(BIN)/python -m pytest
 
+# Not part of `make test`: serves the apps under gunicorn on 127.0.0.1 and loads them with wrk (~5 minutes).
+bench: install
+	@command -v wrk >/dev/null || apt-get install -y wrk || (apt-get update && apt-get install -y wrk)
+	$(BIN)/python -u bench/run.py
+
 clean:
-	rm -rf $(VENV) demo-data .pytest_cache
+	rm -rf $(VENV) demo-data .pytest_cache tests/browser/node_modules

@@ -5,9 +5,9 @@ from worrybox.web import make_app
 
 def create_app(test_config=None):
     """Create the kiosk app."""
-    app = make_app(__name__, "kiosk", test_config)
     from . import pals, views
 
+    app = make_app(__name__, "kiosk", test_config, locale_selector=views.kiosk_locale)
     app.register_blueprint(views.bp)
     app.register_blueprint(pals.bp)
     return app

@@ -1,8 +1,11 @@
 """The kiosk's forms."""
 
+import base64
+import binascii
 import re
 from datetime import date
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -14,6 +17,9 @@ from worrybox.mediators import OUTCOMES
 from worrybox.worries import MAX_TEXT
 
 SUBMISSION_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+PNG_DATA_URL = "data:image/png;base64,"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+MAX_DRAWING_CHARS = 700_000  # about 500 KB of PNG: far more than a finger drawing needs
 
 
 def _choices(options):
@@ -26,30 +32,47 @@ class WorryForm(FlaskForm):
     class Meta:
         csrf_time_limit = None  # the app setting applies
 
-    feeling = RadioField("How do you feel?", choices=_choices(FEELINGS), validators=[Optional()])
-    topic = RadioField("What is it about?", choices=_choices(TOPICS), validators=[Optional()])
-    place = RadioField("Where did it happen?", choices=_choices(PLACES), validators=[Optional()])
-    talk_to = RadioField("Who would you like to talk to?", choices=_choices(TALK_TO), validators=[Optional()])
+    feeling = RadioField(_l("How do you feel?"), choices=_choices(FEELINGS), validators=[Optional()])
+    topic = RadioField(_l("What is it about?"), choices=_choices(TOPICS), validators=[Optional()])
+    place = RadioField(_l("Where did it happen?"), choices=_choices(PLACES), validators=[Optional()])
+    talk_to = RadioField(_l("Who would you like to talk to?"), choices=_choices(TALK_TO), validators=[Optional()])
     text = TextAreaField(
-        "Tell us more, if you want to",
+        _l("Tell us more, if you want to"),
         filters=[strip_text],
-        validators=[Optional(), Length(max=MAX_TEXT, message="That is a lot of words! Please make it a little "
-                                                                 "shorter (up to %d letters)." % MAX_TEXT),
+        validators=[Optional(), Length(max=MAX_TEXT, message=_l("That is a lot of words! Please make it a little "
+                                                                  "shorter (up to %(max)d letters).", max=MAX_TEXT)),
                     ReadableText()],
     )
-    pupil = StringField("Your name", filters=[strip_text], validators=[Optional(), Length(max=100)])
+    drawing = HiddenField()
+    pupil = StringField(_l("Your name"), filters=[strip_text], validators=[Optional(), Length(max=100)])
     urgent = HiddenField()
     submission_id = HiddenField()
 
     def validate_submission_id(self, field):
         if field.data and not SUBMISSION_ID.match(field.data):
-            raise ValidationError("Please press Send again.")
+            raise ValidationError(_l("Please press Send again."))
+
+    def validate_drawing(self, field):
+        if not field.data:
+            return
+        problem = ValidationError(_l("Your drawing could not be read. Please draw it again."))
+        if not field.data.startswith(PNG_DATA_URL) or len(field.data) > MAX_DRAWING_CHARS:
+            field.data = None
+            raise problem
+        try:
+            png = base64.b64decode(field.data[len(PNG_DATA_URL):], validate=True)
+        except (binascii.Error, ValueError):
+            field.data = None
+            raise problem from None
+        if not png.startswith(PNG_MAGIC):
+            field.data = None
+            raise problem
 
     def validate(self, extra_validators=None):
         ok = super().validate(extra_validators)
         is_urgent = self.urgent.data == "y"
-        if ok and not is_urgent and not (self.feeling.data or self.topic.data or self.text.data):
-            self.form_errors.append("Tell us a little first: choose a face, a picture, or write something.")
+        if ok and not is_urgent and not (self.feeling.data or self.topic.data or self.text.data or self.drawing.data):
+            self.form_errors.append(_l("Tell us a little first: choose a face, a picture, draw, or write something."))
             return False
         return ok
 
@@ -59,43 +82,43 @@ class BookingForm(FlaskForm):
 
     slot = HiddenField()
     date = HiddenField()
-    pupil = StringField("Your name", filters=[strip_text], validators=[
-        DataRequired("Please choose your name, so the mediator can find you."), Length(max=100)])
-    topic = RadioField("What would you like to talk about? (you can skip this)", choices=_choices(TOPICS),
+    pupil = StringField(_l("Your name"), filters=[strip_text], validators=[
+        DataRequired(_l("Please choose your name, so the mediator can find you.")), Length(max=100)])
+    topic = RadioField(_l("What would you like to talk about? (you can skip this)"), choices=_choices(TOPICS),
                        validators=[Optional()])
 
     def validate_slot(self, field):
         if not (field.data or "").isdigit():
-            raise ValidationError("Please choose a time first.")
+            raise ValidationError(_l("Please choose a time first."))
 
     def validate_date(self, field):
         try:
             date.fromisoformat(field.data or "")
         except ValueError:
-            raise ValidationError("Please choose a time first.") from None
+            raise ValidationError(_l("Please choose a time first.")) from None
 
 
 class MediatorLoginForm(FlaskForm):
     """A mediator signs in with their name and PIN."""
 
-    pupil = StringField("Your name", filters=[strip_text], validators=[DataRequired("Choose your name."),
-                                                                        Length(max=100)])
-    pin = PasswordField("Your PIN", validators=[DataRequired("Type your PIN."), Length(max=12)])
+    pupil = StringField(_l("Your name"), filters=[strip_text], validators=[DataRequired(_l("Choose your name.")),
+                                                                          Length(max=100)])
+    pin = PasswordField(_l("Your PIN"), validators=[DataRequired(_l("Type your PIN.")), Length(max=12)])
 
 
 class OutcomeForm(FlaskForm):
     """How a chat went."""
 
-    attended = RadioField("Did they come?", choices=[SelectChoice("yes", "They came"),
-                                                      SelectChoice("no", "They did not come")],
-                          validators=[DataRequired("Say whether they came.")])
-    outcome = RadioField("How did it go?", choices=[SelectChoice(k, v) for k, v in OUTCOMES.items()],
+    attended = RadioField(_l("Did they come?"), choices=[SelectChoice("yes", _l("They came")),
+                                                          SelectChoice("no", _l("They did not come"))],
+                          validators=[DataRequired(_l("Say whether they came."))])
+    outcome = RadioField(_l("How did it go?"), choices=[SelectChoice(k, v) for k, v in OUTCOMES.items()],
                          validators=[Optional()])
 
     def validate(self, extra_validators=None):
         ok = super().validate(extra_validators)
         if ok and self.attended.data == "yes" and not self.outcome.data:
-            self.outcome.errors = ["Choose how it went."]
+            self.outcome.errors = [_l("Choose how it went.")]
             return False
         return ok
 

@@ -4,6 +4,8 @@ import time
 from datetime import date, datetime, timezone
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask_babel import format_date
+from flask_babel import gettext as _
 
 from worrybox import mediators, roster
 from worrybox.choices import TOPICS
@@ -17,11 +19,21 @@ bp = Blueprint("pals", __name__)
 
 # A mediator's view closes after this long without a tap, so the next child never sees it.
 MEDIATOR_IDLE_SECONDS = 120
+NOT_OPEN = mediators.NOT_OPEN
 
 
 @bp.app_context_processor
 def scheme():
-    return {"scheme_name": mediators.scheme_name(get_db())}
+    try:
+        return {"scheme_name": mediators.scheme_name(get_db())}
+    except Exception:  # an error page must still render when the database cannot be read
+        return {"scheme_name": "Problem Pals"}
+
+
+@bp.app_template_filter("weekday_date")
+def weekday_date(day):
+    """A day as a child reads it, in their language: 'Tuesday 24 November'."""
+    return format_date(day, "EEEE d MMMM")
 
 
 @bp.before_app_request
@@ -70,7 +82,7 @@ def book():
     if slot_id or day:
         offer = _find_offer(slot_id, day)
         if offer is None:
-            return _render_slots(["That time is not open for chats any more. Please choose another time."])
+            return _render_slots([_(NOT_OPEN)])
         form = BookingForm(formdata=None, slot=offer["slot_id"], date=offer["date"])
         return _render_booking(form, offer, request.args.get("class") or None)
     return _render_slots()
@@ -91,7 +103,7 @@ def book_chat():
     form = BookingForm()
     offer = _find_offer(form.slot.data, form.date.data)
     if offer is None:
-        return _render_slots(["That time is not open for chats any more. Please choose another time."], 409)
+        return _render_slots([_(NOT_OPEN)], 409)
     if "show_class" in request.form:
         form.pupil.data = None
         return _render_booking(form, offer, request.form["show_class"] or None)
@@ -99,21 +111,21 @@ def book_chat():
     if not form.validate():
         if form.csrf_token.errors:
             form.csrf_token.errors = []
-            form.form_errors.append("This page was open for a long time, so we refreshed it. Please press Book again.")
+            form.form_errors.append(_("This page was open for a long time, so we refreshed it. Please press Book again."))
             return _render_booking(form, offer, class_name, 400)
         return _render_booking(form, offer, class_name, 422)
     keys, db = get_pupil_keys(), get_db()
     pupil = roster.find_pupil(db, keys, form.pupil.data)
     if pupil is None:
-        form.pupil.errors = ["We could not find that name. Please choose it again."]
+        form.pupil.errors = [_("We could not find that name. Please choose it again.")]
         return _render_booking(form, offer, class_name, 422)
     try:
         mediators.book(db, offer["slot_id"], date.fromisoformat(offer["date"]), keys.pupil_ref(pupil.pupil_id),
                        form.topic.data or None, _now_local())
     except mediators.BookingRefused as refused:
-        form.form_errors.append(str(refused))
+        form.form_errors.append(_(str(refused)))
         return _render_booking(form, offer, class_name, 409)
-    session["booked"] = {"day": offer["day"].strftime("%A %-d %B"), "start": offer["slot"].start_time,
+    session["booked"] = {"day": weekday_date(offer["day"]), "start": offer["slot"].start_time,
                          "end": offer["slot"].end_time, "place": offer["slot"].place, "mediators": offer["mediators"]}
     return redirect(url_for("pals.booked"), 303)
 
@@ -156,15 +168,16 @@ def mediator_login():
             return redirect(url_for("pals.mediator_duty"), 303)
         if result == "paused":
             status = 429
-            form.form_errors.append("Too many wrong PINs. Your login is resting for 10 minutes. "
-                                    "Ask your %s coordinator if you need help." % mediators.scheme_name(get_db()))
+            form.form_errors.append(_("Too many wrong PINs. Your login is resting for 10 minutes. "
+                                      "Ask your %(scheme)s coordinator if you need help.",
+                                      scheme=mediators.scheme_name(get_db())))
         else:
             status = 401
-            form.form_errors.append("That PIN did not work. Try again, or ask your coordinator for a new one.")
+            form.form_errors.append(_("That PIN did not work. Try again, or ask your coordinator for a new one."))
     elif form.csrf_token.errors:
         form.csrf_token.errors = []
         status = 400
-        form.form_errors.append("This page was open for a long time. Please type your PIN again.")
+        form.form_errors.append(_("This page was open for a long time. Please type your PIN again."))
     form.pin.data = None  # a PIN is never written back into the page
     return render_template("kiosk/mediator_login.html", form=form, people=_mediator_choices()), status
 

@@ -1,20 +1,65 @@
-"""Kiosk pages: start, post a worry, the urgent form, thank you."""
+"""Kiosk pages: start, language, post a worry, the urgent form, thank you."""
 
 import secrets
 
-from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, g, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 
-from worrybox import roster, worries
+from worrybox import roster, tablets, throttle, worries
 from worrybox.choices import FEELINGS, PLACES, TALK_TO, TOPICS
 from worrybox.keys import NoRecipients, worry_recipients
+from worrybox.languages import DEFAULT_LANGUAGE, LANGUAGES
 from worrybox.web import get_db, get_pupil_keys
 
 from .forms import WorryForm
 
 bp = Blueprint("kiosk", __name__)
 
-RESTING_MESSAGE = ("The worry box is resting. Please tell a grown-up you trust, "
-                   "or call Childline free on 0800 1111.")
+TABLET_COOKIE = "worrybox_tablet"
+TABLET_COOKIE_MAX_AGE = 400 * 24 * 3600
+
+
+def kiosk_locale():
+    """The child's chosen language for this visit, else the school's kiosk language."""
+    chosen = session.get("lang")
+    if chosen in LANGUAGES:
+        return chosen
+    try:
+        return tablets.kiosk_language(get_db())
+    except Exception:  # an error page must still render when the database cannot be read
+        return DEFAULT_LANGUAGE
+
+
+def _resting_page():
+    return render_template("kiosk/resting.html"), 503
+
+
+@bp.before_app_request
+def recognise_tablet():
+    """Which tablet this is: named in its launch address (?tablet=) once, then remembered in a cookie."""
+    named = request.args.get("tablet")
+    try:
+        g.tablet = tablets.known_tablet(get_db(), named or request.cookies.get(TABLET_COOKIE))
+    except Exception:  # never let a tablet name stop a child from reaching the page
+        g.tablet = None
+    g.set_tablet_cookie = bool(named and g.tablet)
+
+
+@bp.after_app_request
+def remember_tablet(response):
+    if g.get("set_tablet_cookie"):
+        response.set_cookie(TABLET_COOKIE, g.tablet, max_age=TABLET_COOKIE_MAX_AGE, httponly=True,
+                            samesite="Strict", secure=request.is_secure)
+    return response
+
+
+@bp.app_context_processor
+def kiosk_context():
+    try:
+        idle = tablets.idle_seconds(get_db())
+    except Exception:  # an error page must still render when the database cannot be read
+        idle = tablets.DEFAULT_IDLE_SECONDS
+    return {"tablet_name": g.get("tablet"), "idle_seconds": idle, "languages": LANGUAGES}
 
 
 @bp.before_app_request
@@ -25,7 +70,7 @@ def refuse_when_resting():
     try:
         worry_recipients(get_db())
     except NoRecipients:
-        return render_template("kiosk/resting.html", message=RESTING_MESSAGE), 503
+        return _resting_page()
     return None
 
 
@@ -43,12 +88,27 @@ def start():
     return render_template("kiosk/start.html")
 
 
+@bp.get("/end-visit")
+def end_visit():
+    """End a child's visit: forget their language and anything else, and show the start screen."""
+    session.clear()
+    return redirect(url_for("kiosk.start"), 303)
+
+
+@bp.get("/language/<code>")
+def choose_language(code):
+    if code not in LANGUAGES:
+        abort(404)
+    session["lang"] = code
+    return redirect(url_for("kiosk.start"), 303)
+
+
 def class_chooser(form, class_name):
     """Return what the 'who are you?' part of a form needs: every class, the chosen one and its pupils."""
     db = get_db()
     classes = roster.class_names(db)
     if class_name and class_name not in classes:
-        form.form_errors.append("We could not find that class. Please choose yours from the list.")
+        form.form_errors.append(_("We could not find that class. Please choose yours from the list."))
         class_name = None
     pupils = roster.pupils_in_class(db, get_pupil_keys(), class_name) if class_name else []
     return {"classes": classes, "class_name": class_name, "pupils": pupils}
@@ -93,8 +153,8 @@ def post_worry():
     if not form.validate():
         if form.csrf_token.errors:
             form.csrf_token.errors = []
-            form.form_errors.append("This page was open for a long time, so we refreshed it. "
-                                    "Your worry is still here: please press Send again.")
+            form.form_errors.append(_("This page was open for a long time, so we refreshed it. "
+                                      "Your worry is still here: please press Send again."))
             return _render_worry_form(form, 400, class_name, urgent)
         return _render_worry_form(form, 422, class_name, urgent)
     keys = get_pupil_keys()
@@ -103,12 +163,12 @@ def post_worry():
     if form.pupil.data:
         pupil = roster.find_pupil(db, keys, form.pupil.data)
         if pupil is None:
-            form.pupil.errors = ["We could not find that name. Please choose it again, or leave your name off."]
+            form.pupil.errors = [_("We could not find that name. Please choose it again, or leave your name off.")]
             return _render_worry_form(form, 422, class_name, urgent)
     try:
         recipients = worry_recipients(db)
     except NoRecipients:
-        return render_template("kiosk/resting.html", message=RESTING_MESSAGE), 503
+        return _resting_page()
     new_worry = worries.NewWorry(
         submission_id=form.submission_id.data or secrets.token_urlsafe(18),
         feeling=form.feeling.data or None,
@@ -119,8 +179,14 @@ def post_worry():
         text=form.text.data or "",
         pupil=pupil,
         pupil_ref=keys.pupil_ref(pupil.pupil_id) if pupil else None,
+        drawing=form.drawing.data or None,
+        language=str(kiosk_locale()),
+        tablet=g.tablet,
     )
-    worries.post_worry(db, recipients, new_worry)
+    worry_id, is_new = worries.post_worry(db, recipients, new_worry, where=g.tablet or "the kiosk")
+    if is_new:
+        # A flood of posts from one tablet is kept but marked, so real worries stay on top of the queue.
+        throttle.mark_if_flood(db, worry_id, throttle.tablet_ref(keys, g.tablet, request.remote_addr))
     session["thanks"] = {"urgent": urgent, "named": pupil is not None}
     return redirect(url_for("kiosk.thanks"), 303)
 

@@ -8,9 +8,12 @@ def create_app(test_config=None):
     app = make_app(__name__, "console", test_config)
     # Unlocked private keys, by session token: only in this process's memory, only while signed in.
     app.extensions["worrybox_keyrings"] = {}
-    from . import auth, pals, triage
+    from . import audit_log, auth, kiosk_admin, pals, reports, triage
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(triage.bp)
     app.register_blueprint(pals.bp)
+    app.register_blueprint(kiosk_admin.bp)
+    app.register_blueprint(reports.bp)
+    app.register_blueprint(audit_log.bp)
     return app

@@ -1,22 +1,58 @@
 """Sign in and out, who is signed in, and the guard every other console view uses."""
 
 import functools
+import time
+from dataclasses import dataclass, field
 
 from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, session, url_for
 
-from worrybox import staff
+from worrybox import staff, two_factor
+from worrybox.db import get_setting
+from worrybox.keys import Keyring
 from worrybox.web import error_page, get_db
 
-from .forms import LoginForm, LogoutForm
+from .forms import CodeForm, LoginForm, LogoutForm, PasswordForm
 
 bp = Blueprint("auth", __name__)
 
 SIGN_IN_FAILED = ("We could not sign you in with that email and password. After five wrong tries "
                   "an account pauses for 15 minutes.")
+# A sign-in whose password was right but whose second factor is still to come lasts this long.
+PENDING_SECONDS = 300
+WRONG_CODE = ("That code did not work. Type the six digits your app shows now (they change every 30 seconds, "
+              "and each code works once), or one of your backup codes.")
+
+
+@dataclass
+class PendingSignIn:
+    """A password accepted, a second factor not yet given: held only in this process's memory."""
+
+    member: staff.Staff
+    keyring: Keyring
+    started: float = field(default_factory=time.monotonic)
+    new_secret: str | None = field(default=None, repr=False)  # while enrolling an authenticator app
 
 
 def _keyrings() -> dict:
     return current_app.extensions["worrybox_keyrings"]
+
+
+def _pending_sign_ins() -> dict:
+    return current_app.extensions.setdefault("worrybox_pending_sign_ins", {})
+
+
+def _pending() -> PendingSignIn | None:
+    """This browser's half-finished sign-in, if it has one that has not expired."""
+    pending = _pending_sign_ins()
+    now = time.monotonic()
+    for token, item in list(pending.items()):
+        if now - item.started > PENDING_SECONDS:
+            pending.pop(token, None)
+    return pending.get(session.get("pending") or "")
+
+
+def _drop_pending() -> None:
+    _pending_sign_ins().pop(session.pop("pending", None) or "", None)
 
 
 @bp.before_app_request
@@ -92,21 +128,106 @@ def login():
             form.form_errors.append("The sign-in page had expired. Please sign in again.")
             return render_template("console/login.html", form=form), 400
         return render_template("console/login.html", form=form), 422
-    result = staff.sign_in(get_db(), form.email.data, form.password.data)
+    db = get_db()
+    result = staff.sign_in(db, form.email.data, form.password.data)
     if result is None:
         form.form_errors.append(SIGN_IN_FAILED)
         return render_template("console/login.html", form=form), 401
     member, keyring = result
-    # A new session id at every sign-in, so a cookie planted before sign-in is worth nothing.
+    if not two_factor.required_for(db, member.id, member.role):
+        return _finish_sign_in(member, keyring)
+    _drop_pending()
+    session.clear()
+    pending_token = staff.new_token()
+    _pending_sign_ins()[pending_token] = PendingSignIn(member, keyring)
+    session["pending"] = pending_token
+    current_app.logger.info("staff %d gave a right password; second factor next", member.id)
+    if two_factor.is_enrolled(db, member.id):
+        return redirect(url_for("auth.second_factor"), 303)
+    return redirect(url_for("auth.enrol"), 303)
+
+
+def _finish_sign_in(member, keyring):
+    """Start a new session: a new session id at every sign-in, so a cookie planted before is worth nothing."""
     old_token = session.get("token")
     if old_token:
         _keyrings().pop(old_token, None)
+    _drop_pending()
     session.clear()
     token = staff.start_session(get_db(), member.id)
     session["token"] = token
     _keyrings()[token] = keyring
     current_app.logger.info("staff %d signed in", member.id)
     return redirect(home_url(member), 303)
+
+
+def _code_refused(pending, form, template, status=401, **context):
+    """Count a wrong code; after too many, end the half-finished sign-in like a locked password."""
+    db = get_db()
+    staff.count_failure(db, pending.member, "wrong two-factor code")
+    current_app.logger.info("staff %d gave a wrong second factor", pending.member.id)
+    if staff.is_locked(db, pending.member.email):
+        _drop_pending()
+        login_form = LoginForm(formdata=None)
+        login_form.form_errors.append(SIGN_IN_FAILED)
+        return render_template("console/login.html", form=login_form), 401
+    form.code.data = ""
+    form.code.errors = [WRONG_CODE]
+    return render_template(template, form=form, **context), status
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def second_factor():
+    pending = _pending()
+    if pending is None or not two_factor.is_enrolled(get_db(), pending.member.id):
+        return redirect(url_for("auth.login"), 303 if request.method == "POST" else 302)
+    form = CodeForm()
+    if request.method == "GET":
+        return render_template("console/two_factor_code.html", form=form)
+    if not form.validate():
+        return render_template("console/two_factor_code.html", form=form), 400 if form.csrf_token.errors else 422
+    db = get_db()
+    if staff.is_locked(db, pending.member.email):
+        return _code_refused(pending, form, "console/two_factor_code.html")
+    how = two_factor.check_code(db, pending.member.id, pending.keyring, form.code.data)
+    if how is None:
+        return _code_refused(pending, form, "console/two_factor_code.html")
+    staff.second_factor_passed(db, pending.member, how)
+    return _finish_sign_in(pending.member, pending.keyring)
+
+
+def _enrol_context(pending):
+    db = get_db()
+    uri = two_factor.provisioning_uri(pending.new_secret, pending.member.email,
+                                      get_setting(db, "school_name") or "school")
+    return {"qr": two_factor.qr_data_uri(uri), "secret": two_factor.spaced(pending.new_secret)}
+
+
+@bp.route("/login/setup", methods=["GET", "POST"])
+def enrol():
+    pending = _pending()
+    if pending is None or two_factor.is_enrolled(get_db(), pending.member.id):
+        return redirect(url_for("auth.login"), 303 if request.method == "POST" else 302)
+    if pending.new_secret is None:
+        pending.new_secret = two_factor.new_secret()
+    form = CodeForm()
+    template = "console/two_factor_setup.html"
+    if request.method == "GET":
+        return render_template(template, form=form, **_enrol_context(pending))
+    if not form.validate():
+        return render_template(template, form=form, **_enrol_context(pending)), \
+            400 if form.csrf_token.errors else 422
+    db = get_db()
+    step = two_factor.matching_step(pending.new_secret, form.code.data, None)
+    if step is None or staff.is_locked(db, pending.member.email):
+        return _code_refused(pending, form, template, **_enrol_context(pending))
+    codes = two_factor.enrol(db, pending.member.id, pending.keyring, pending.new_secret, step)
+    staff.audit(db, "two_factor_enrolled", staff_id=pending.member.id)
+    staff.second_factor_passed(db, pending.member, "enrolled")
+    member = pending.member
+    _finish_sign_in(member, pending.keyring)
+    # Shown once, in this response only: never in a URL, a cookie, a log or the database.
+    return render_template("console/backup_codes.html", codes=codes, next_url=home_url(member))
 
 
 @bp.post("/logout")
@@ -122,3 +243,29 @@ def logout():
     elif token:
         return error_page(400, "That page had expired, so you are still signed in. Press Sign out again.")
     return redirect(url_for("auth.login"), 303)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = PasswordForm()
+    if request.method == "GET" or not form.validate():
+        status = 200 if request.method == "GET" else (400 if form.csrf_token.errors else 422)
+        return render_template("console/password.html", form=form), status
+    db = get_db()
+    try:
+        staff.change_password(db, g.staff, g.keyring, form.current_password.data, form.new_password.data)
+    except staff.AccountError as exc:
+        form.current_password.errors = [str(exc)]
+        return render_template("console/password.html", form=form), 422
+    # Every session of theirs has ended in the database; drop their unlocked keys in every browser too,
+    # then give this browser a new session id.
+    for token, keyring in list(_keyrings().items()):
+        if keyring.staff_id == g.staff.id:
+            _keyrings().pop(token, None)
+    keyring = g.keyring
+    session.clear()
+    token = staff.start_session(db, g.staff.id)
+    session["token"] = token
+    _keyrings()[token] = keyring
+    return render_template("console/password.html", form=PasswordForm(formdata=None), changed=True)

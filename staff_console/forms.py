@@ -14,6 +14,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from worrybox.choices import STATUSES
 from worrybox.forms import ReadableText, strip_text
 from worrybox.casework import MAX_NOTE
+from worrybox.languages import LANGUAGES
 from worrybox.mediators import SCHOOL_DAYS, WEEKDAYS
 
 
@@ -187,3 +188,44 @@ class SettingsForm(FlaskForm):
                                   % wrong[0][:60])
         if self.smtp_host.data and not addresses:
             raise ValidationError("Add at least one e-mail address to send alerts to.")
+
+
+class KioskSettingsForm(FlaskForm):
+    """How the kiosk starts and how soon an untouched page clears itself."""
+
+    kiosk_language = SelectField("The kiosk starts in", choices=[
+        SelectChoice(code, name) for code, (name, _direction) in LANGUAGES.items()])
+    kiosk_idle_seconds = whole_number("Clear an untouched page after this many seconds", 15, 600)
+
+
+class TabletForm(FlaskForm):
+    """Name a classroom tablet."""
+
+    name = StringField("Tablet name", filters=[one_line], validators=[
+        DataRequired("Give the tablet a name, such as 'Class 4 tablet'."),
+        Length(max=60, message="Keep the name to 60 characters or fewer."), ReadableText()])
+
+
+# Two-factor sign-in and passwords ------------------------------------------------------------------
+
+
+class CodeForm(FlaskForm):
+    """The six-digit code from an authenticator app, or a backup code."""
+
+    code = StringField("Code", filters=[strip_text], validators=[
+        DataRequired("Type the code your authenticator app shows."), Length(max=64)])
+
+
+class PasswordForm(FlaskForm):
+    """Change your own password."""
+
+    current_password = PasswordField("Your current password", validators=[
+        DataRequired("Type your current password."), Length(max=1024)])
+    new_password = PasswordField("New password (at least 12 characters)", validators=[
+        DataRequired("Type a new password."), Length(min=12, max=1024, message=(
+            "A staff password needs at least 12 characters: it protects the keys that open children's worries."))])
+    confirm = PasswordField("New password again", validators=[DataRequired("Type the new password again.")])
+
+    def validate_confirm(self, field):
+        if field.data != self.new_password.data:
+            raise ValidationError("The two new passwords are not the same.")

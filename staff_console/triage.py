@@ -2,17 +2,22 @@
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
-from worrybox import casework, worries
+from datetime import datetime, timedelta, timezone
+
+from worrybox import casework, throttle, worries
 from worrybox.choices import FEELINGS, PLACES, STATUSES, TALK_TO, TOPICS, label
-from worrybox.web import get_db
+from worrybox.languages import ENGLISH_NAMES, LANGUAGES
+from worrybox.web import error_page, get_db
 
 from .auth import login_required
-from .forms import ActionForm
+from .forms import ActionForm, ButtonForm
 
 bp = Blueprint("triage", __name__)
 
 # SQLite's largest integer: a bigger worry number is a page that does not exist, not an OverflowError.
 WORRY_URL = "/worries/<int(max=9223372036854775807):worry_id>"
+# The queue counts pranks over this many days.
+PRANK_DAYS = 30
 
 
 @bp.app_template_filter("choice")
@@ -22,6 +27,14 @@ def choice_label(value, kind):
                   "status": STATUSES}[kind], value)
 
 
+@bp.app_template_filter("language_name")
+def language_name(code):
+    """A language as staff read it: 'اردو (Urdu)'."""
+    name = LANGUAGES.get(code, (code, "ltr"))[0]
+    english = ENGLISH_NAMES.get(code)
+    return name if not english or english == name else "%s (%s)" % (name, english)
+
+
 @bp.get("/")
 @login_required
 def queue():
@@ -29,7 +42,9 @@ def queue():
     page = int(page) if page.isdigit() and 0 < int(page) < 100000 else 1
     show = "closed" if request.args.get("show") == "closed" else "open"
     items, more = worries.queue(get_db(), g.keyring.private_keys, page=page, status=show)
-    return render_template("console/queue.html", items=items, page=page, more=more, show=show)
+    pranks = throttle.prank_counts(get_db(), datetime.now(timezone.utc) - timedelta(days=PRANK_DAYS))
+    return render_template("console/queue.html", items=items, page=page, more=more, show=show, pranks=pranks,
+                           prank_days=PRANK_DAYS)
 
 
 def _open_or_abort(worry_id):
@@ -52,7 +67,8 @@ def worry(worry_id):
 
 def _render_worry(opened, form, status=200):
     entries = casework.chronology(get_db(), opened.id, g.keyring)
-    return render_template("console/worry.html", worry=opened, form=form, entries=entries), status
+    return render_template("console/worry.html", worry=opened, form=form, entries=entries,
+                           marks=throttle.marks(get_db(), opened.id), mark_form=ButtonForm(formdata=None)), status
 
 
 @bp.post(WORRY_URL)
@@ -72,4 +88,21 @@ def act_on_worry(worry_id):
         abort(404)
     except casework.NotAllowed:
         abort(403)
+    return redirect(url_for("triage.worry", worry_id=worry_id), 303)
+
+
+@bp.post(WORRY_URL + "/not-real")
+@login_required
+def mark_not_real(worry_id):
+    """Mark a worry "not a real worry" (a prank), or undo that; only staff whose key opens it may."""
+    db = get_db()
+    try:
+        allowed = casework.can_open(db, worry_id, g.keyring)
+    except LookupError:
+        abort(404)
+    if not allowed:
+        abort(403)
+    if not ButtonForm().validate():
+        return error_page(400, "That page had expired, so nothing was changed. Go back and press the button again.")
+    throttle.mark_not_real(db, worry_id, g.staff.id, not_real=request.form.get("undo") != "y")
     return redirect(url_for("triage.worry", worry_id=worry_id), 303)

@@ -51,7 +51,7 @@ def test_choosing_a_class_inside_the_form_keeps_what_was_typed(child, db):
 def test_an_empty_worry_asks_for_a_picture_or_words(child, db):
     response = child.post()
     assert response.status_code == 422
-    assert "choose a face, a picture, or write something" in response.get_data(as_text=True)
+    assert "choose a face, a picture, draw, or write something" in response.get_data(as_text=True)
     assert _count(db) == 0
 
 

@@ -34,6 +34,9 @@ class OpenedWorry:
     text: str
     pupil: dict | None
     first_opened_at: str | None
+    drawing: str | None = None
+    language: str = "en"
+    tablet: str | None = None
 
 
 def action_aad(action_id: int, worry_id: int) -> bytes:
@@ -61,8 +64,8 @@ def can_open(db, worry_id: int, keyring) -> bool:
 def read_worry(db, worry_id: int, keyring) -> OpenedWorry:
     """Open a worry with a member of staff's key, writing the audit row first; a new worry becomes seen."""
     row = db.execute(
-        "SELECT id, created_at, feeling, topic, place, talk_to, urgent, status, sealed_body, first_opened_at "
-        "FROM worries WHERE id = ?", [worry_id]
+        "SELECT id, created_at, feeling, topic, place, talk_to, urgent, status, sealed_body, first_opened_at, "
+        "language, tablet FROM worries WHERE id = ?", [worry_id]
     ).fetchone()
     if row is None:
         raise LookupError(worry_id)
@@ -81,7 +84,7 @@ def read_worry(db, worry_id: int, keyring) -> OpenedWorry:
             _insert_action(db, worry_id, keyring.staff_id, "status:seen", now)
     status = "seen" if row[7] == "new" else row[7]
     return OpenedWorry(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), status,
-                       private["text"], private["pupil"], row[9] or now)
+                       private["text"], private["pupil"], row[9] or now, private.get("drawing"), row[10], row[11])
 
 
 def _insert_action(db, worry_id: int, staff_id: int, action: str, at: str) -> int:

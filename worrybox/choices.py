@@ -1,38 +1,40 @@
-"""The pictures a child chooses from, with the words read beside them (value: (label, picture))."""
+"""The pictures a child chooses from, with the words beside them (value: (label, picture in static/pictures))."""
+
+from .languages import N_
 
 FEELINGS = {
-    "sad": ("Sad", "😢"),
-    "worried": ("Worried", "😟"),
-    "scared": ("Scared", "😨"),
-    "angry": ("Angry", "😠"),
-    "lonely": ("Lonely", "😔"),
-    "confused": ("Mixed up", "😕"),
-    "okay": ("Okay", "🙂"),
+    "sad": (N_("Sad"), "feeling-sad"),
+    "worried": (N_("Worried"), "feeling-worried"),
+    "scared": (N_("Scared"), "feeling-scared"),
+    "angry": (N_("Angry"), "feeling-angry"),
+    "lonely": (N_("Lonely"), "feeling-lonely"),
+    "confused": (N_("Mixed up"), "feeling-confused"),
+    "okay": (N_("Okay"), "feeling-okay"),
 }
 TOPICS = {
-    "friends": ("Friends", "🧒"),
-    "family": ("Family", "👪"),
-    "bullying": ("Someone is unkind to me", "💬"),
-    "schoolwork": ("School work", "📚"),
-    "body": ("My body or health", "🩹"),
-    "online": ("Something online", "📱"),
-    "home": ("Home", "🏠"),
-    "other": ("Something else", "❓"),
+    "friends": (N_("Friends"), "topic-friends"),
+    "family": (N_("Family"), "topic-family"),
+    "bullying": (N_("Someone is unkind to me"), "topic-bullying"),
+    "schoolwork": (N_("School work"), "topic-schoolwork"),
+    "body": (N_("My body or health"), "topic-body"),
+    "online": (N_("Something online"), "topic-online"),
+    "home": (N_("Home"), "topic-home"),
+    "other": (N_("Something else"), "topic-other"),
 }
 PLACES = {
-    "classroom": ("Classroom", "🏫"),
-    "playground": ("Playground", "🛝"),
-    "toilets": ("Toilets", "🚻"),
-    "lunch": ("Lunch time", "🍽️"),
-    "corridor": ("Corridor", "🚪"),
-    "online": ("Online", "💻"),
-    "home": ("At home", "🏠"),
-    "elsewhere": ("Somewhere else", "📍"),
+    "classroom": (N_("Classroom"), "place-classroom"),
+    "playground": (N_("Playground"), "place-playground"),
+    "toilets": (N_("Toilets"), "place-toilets"),
+    "lunch": (N_("Lunch time"), "place-lunch"),
+    "corridor": (N_("Corridor"), "place-corridor"),
+    "online": (N_("Online"), "place-online"),
+    "home": (N_("At home"), "place-home"),
+    "elsewhere": (N_("Somewhere else"), "place-elsewhere"),
 }
 TALK_TO = {
-    "teacher": ("My teacher", "🧑‍🏫"),
-    "trusted_adult": ("A grown-up who can help", "🤝"),
-    "not_sure": ("I'm not sure yet", "🤔"),
+    "teacher": (N_("My teacher"), "talk-teacher"),
+    "trusted_adult": (N_("A grown-up who can help"), "talk-trusted_adult"),
+    "not_sure": (N_("I'm not sure yet"), "talk-not_sure"),
 }
 STATUSES = {
     "new": "New",

@@ -179,3 +179,114 @@ def demo(data_dir, host, kiosk_port, console_port):
     click.echo(logins_file.read_text(encoding="utf-8"))
     sys.exit(run_apps(data_dir.resolve(), host, kiosk_port, console_port, echo=click.echo))
 
+
+
+@main.command()
+@data_dir_option
+def check(data_dir):
+    """Report what is wrong with this school's set-up, with a fix for each; exit 1 if anything is."""
+    from .check import run_checks
+
+    findings = run_checks(Paths(data_dir.resolve()))
+    for finding in findings:
+        if finding.ok:
+            click.echo("ok       %s" % finding.what)
+        else:
+            click.echo("PROBLEM  %s" % finding.what)
+            click.echo("         fix: %s" % finding.fix)
+    problems = sum(not finding.ok for finding in findings)
+    click.echo("")
+    click.echo("%d problem%s found." % (problems, "" if problems == 1 else "s") if problems else "All good.")
+    sys.exit(1 if problems else 0)
+
+
+@main.command()
+@data_dir_option
+@click.option("--to", "target", required=True, type=click.Path(path_type=Path),
+              help="The backup file to write, or a directory to write a dated one (worrybox-YYYYmmddTHHMMSSZ.tar) in.")
+@click.option("--keep", type=click.IntRange(min=1),
+              help="With a directory: keep only this many dated backups in it, deleting the oldest.")
+def backup(data_dir, target, keep):
+    """Back up the database and secrets to one file (mode 0600) while the apps keep serving."""
+    from .backup import BackupError, create_backup, prune
+
+    if keep and not target.is_dir():
+        raise click.ClickException("--keep needs --to to be a directory.")
+    try:
+        written = create_backup(Paths(data_dir.resolve()), target)
+    except BackupError as exc:
+        raise click.ClickException(str(exc))
+    click.echo("Backed up to %s" % written)
+    if keep:
+        for old in prune(target, keep):
+            click.echo("Deleted old backup %s" % old)
+
+
+@main.command()
+@data_dir_option
+@click.option("--from", "source", required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="A file written by `worrybox backup`.")
+def restore(data_dir, source):
+    """Put a backup back into a new or empty data directory (never over an existing school)."""
+    from .backup import BackupError, restore_backup
+
+    try:
+        school = restore_backup(source, Paths(data_dir.resolve()))
+    except BackupError as exc:
+        raise click.ClickException(str(exc))
+    click.echo("Restored %s into %s." % (school, data_dir))
+    click.echo("Staff sign in with their own passwords (and two-factor codes) as before; everyone was signed out.")
+    click.echo("Check it with: worrybox check --data-dir %s" % data_dir)
+
+
+@main.group("two-factor")
+def two_factor_group():
+    """Two-factor sign-in for staff: required for the DSL and deputies unless switched off."""
+
+
+@two_factor_group.command("require")
+@data_dir_option
+def two_factor_require(data_dir):
+    """Require a code from a phone, as well as a password, for every DSL and deputy (the default)."""
+    from . import two_factor
+    from .staff import audit
+
+    db = _open(data_dir)
+    with db.atomic():
+        two_factor.set_school_requirement(db, True)
+        audit(db, "settings_changed", detail="two-factor sign-in required")
+    click.echo("Two-factor sign-in is required for the DSL and deputies. Anyone not set up yet is asked at "
+               "their next sign-in.")
+
+
+@two_factor_group.command("off")
+@data_dir_option
+def two_factor_off(data_dir):
+    """Let the DSL and deputies sign in without a code (not for a real school: `worrybox check` flags it)."""
+    from . import two_factor
+    from .staff import audit
+
+    db = _open(data_dir)
+    with db.atomic():
+        two_factor.set_school_requirement(db, False)
+        audit(db, "settings_changed", detail="two-factor sign-in switched off")
+    click.echo("Two-factor sign-in is off, except for staff who have set it up. `worrybox check` will say so.")
+
+
+@two_factor_group.command("reset")
+@data_dir_option
+@click.option("--email", required=True, help="The member of staff who lost their phone and backup codes.")
+def two_factor_reset(data_dir, email):
+    """Forget one member of staff's authenticator app: they set it up again at their next sign-in."""
+    from . import two_factor
+    from .staff import audit
+
+    db = _open(data_dir)
+    staff_id = find_staff_id(db, email)
+    if staff_id is None:
+        raise click.ClickException("No member of staff has the email %s." % email)
+    with db.atomic():
+        two_factor.reset(db, staff_id)
+        audit(db, "two_factor_reset", staff_id=staff_id)
+    click.echo("Two-factor sign-in for %s is reset: they will set up their app again when they next sign in "
+               "(their password is still needed)." % email)

@@ -3,11 +3,14 @@
 import contextlib
 import fcntl
 import sqlite3
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
+
+from .sealing import fingerprint
 
 BUSY_TIMEOUT_MS = 15000
 
@@ -18,19 +21,34 @@ def connect(path: Path | str | None = None) -> Database:
     """Open the database with the settings every process must use (or in memory for tests)."""
     # isolation_level=None: each statement commits by itself unless inside an explicit
     # transaction (db.atomic() or write_transaction()), so nothing is left uncommitted.
+    # timeout= sets the busy timeout before the first statement, so even switching a new file to WAL
+    # waits for another process instead of failing with "database is locked".
     conn = sqlite3.connect(":memory:" if path is None else str(path), isolation_level=None,
-                           check_same_thread=False)
+                           check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
     db = Database(conn)
     if path is not None:
         # WAL lets the kiosk write while the console reads; it is a property of the file.
-        db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA busy_timeout=%d" % BUSY_TIMEOUT_MS)
+        _switch_to_wal(db)
     # FULL: an acknowledged worry survives a power cut, not only a crash.
     db.execute("PRAGMA synchronous=FULL")
     db.execute("PRAGMA foreign_keys=ON")
     # Deleted rows are overwritten, so retention really removes what it removes.
     db.execute("PRAGMA secure_delete=ON")
     return db
+
+
+def _switch_to_wal(db: Database) -> None:
+    # Changing the journal mode can answer "database is locked" at once, without waiting, while another
+    # process is opening the same new file; it only has to succeed once per file, so try again briefly.
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def migrate(db: Database, lock_path: Path | None = None) -> None:
@@ -350,3 +368,81 @@ def _m0002_mediators_visits_alerts(db: Database) -> None:
         """,
         "CREATE INDEX outbox_pending ON outbox (delivered_at, next_attempt_at)",
     )
+
+
+@migrations(name="0003_worry_language_and_tablets")
+def _m0003_worry_language_and_tablets(db: Database) -> None:
+    _run(
+        db,
+        # Which language the child wrote in, and which tablet they used: both in clear, neither names anyone.
+        "ALTER TABLE worries ADD COLUMN language TEXT NOT NULL DEFAULT 'en'",
+        "ALTER TABLE worries ADD COLUMN tablet TEXT",
+        """
+        CREATE TABLE tablets (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            created_at TEXT NOT NULL,
+            removed_at TEXT
+        )
+        """,
+    )
+
+
+@migrations(name="0004_staff_two_factor")
+def _m0004_staff_two_factor(db: Database) -> None:
+    _run(
+        db,
+        # The TOTP secret is wrapped to the member of staff's own public key, so the database alone never
+        # holds it in clear; it opens only with their password. last_step makes each code work once.
+        "ALTER TABLE staff ADD COLUMN totp_wrapped_secret BLOB",
+        "ALTER TABLE staff ADD COLUMN totp_last_step INTEGER",
+        "ALTER TABLE staff ADD COLUMN totp_enrolled_at TEXT",
+        # Backup codes for a lost phone: only a keyed hash of each, and each works once.
+        """
+        CREATE TABLE staff_backup_codes (
+            id INTEGER PRIMARY KEY,
+            staff_id INTEGER NOT NULL REFERENCES staff(id),
+            code_hash TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            used_at TEXT,
+            UNIQUE (staff_id, code_hash)
+        )
+        """,
+    )
+
+
+@migrations(name="0005_prank_floods")
+def _m0005_prank_floods(db: Database) -> None:
+    _run(
+        db,
+        # posted_from: a keyed pseudonym of the tablet, kept only for the few minutes the flood check needs.
+        "ALTER TABLE worries ADD COLUMN posted_from TEXT",
+        # flood: posted while its tablet was sending far more than children write; kept, shown last, never dropped.
+        "ALTER TABLE worries ADD COLUMN flood INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE worries ADD COLUMN not_real_at TEXT",
+        "ALTER TABLE worries ADD COLUMN not_real_by INTEGER REFERENCES staff(id)",
+        "CREATE INDEX worries_by_source ON worries (posted_from, created_at) WHERE posted_from IS NOT NULL",
+    )
+
+
+@migrations(name="0006_open_queue_indexes")
+def _m0006_open_queue_indexes(db: Database) -> None:
+    _run(
+        db,
+        # The queue page must cost the same at 100,000 worries as at 1,000 (make bench measures it).
+        # Partial indexes hold only what it asks for every time (the open worries, and those nobody has
+        # opened yet), and counts over recent days read only those days: without these SQLite walks or
+        # scans every closed worry on every page.
+        "CREATE INDEX worries_open_queue ON worries (urgent DESC, id DESC) WHERE status != 'closed'",
+        "CREATE INDEX worries_unopened ON worries (urgent) WHERE first_opened_at IS NULL",
+        "CREATE INDEX worries_by_created ON worries (created_at)",
+    )
+
+
+@migrations(name="0007_public_key_fingerprints")
+def _m0007_public_key_fingerprints(db: Database) -> None:
+    # A public key that a bit flip has damaged still parses, and worries sealed to it would open for nobody:
+    # the kiosk checks each key against its fingerprint and rests instead.
+    db.execute("ALTER TABLE keys ADD COLUMN fingerprint TEXT")
+    for key_id, public_key in db.execute("SELECT key_id, public_key FROM keys").fetchall():
+        db.execute("UPDATE keys SET fingerprint = ? WHERE key_id = ?", [fingerprint(public_key), key_id])

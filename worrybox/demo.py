@@ -3,7 +3,7 @@
 import secrets
 from pathlib import Path
 
-from . import roster
+from . import roster, two_factor
 from .config import Paths, write_secret_file
 from .school import init_school, open_school, pupil_keys
 from .staff import create_staff
@@ -39,12 +39,15 @@ def create_demo_school(data_dir: Path) -> Path:
             first, last = full_name.split(" ", 1)
             pupils.append(roster.Pupil("DEMO%s%02d" % (class_name, number), first, last, class_name))
     roster.import_roster(db, pupil_keys(paths), pupils)
+    # Trying the demo should not need a phone; a real school's DSL and deputies sign in with a code too.
+    two_factor.set_school_requirement(db, False)
     db.close()
     write_secret_file(logins, (
         "Demo school: %s (made-up people only)\n"
         "  DSL:           %s  password: %s\n"
         "  Class teacher: %s  password: %s  (class %s)\n"
-        "  Recovery code: %s\n" % (SCHOOL, DSL[0], dsl_password, TEACHER[0], teacher_password, TEACHER[2],
-                                   recovery_code)
+        "  Recovery code: %s\n"
+        "  Two-factor sign-in is off in this demo; a real school's DSL and deputies also give a code from a phone.\n"
+        % (SCHOOL, DSL[0], dsl_password, TEACHER[0], teacher_password, TEACHER[2], recovery_code)
     ).encode())
     return logins

@@ -40,9 +40,10 @@ def create_team_key(db, recovery_code: str) -> tuple[str, bytes]:
     key_id = sealing.new_key_id("team")
     private = sealing.generate_private_key()
     now = utcnow()
+    public = sealing.public_key_of(private)
     db.execute(
-        "INSERT INTO keys (key_id, purpose, public_key, created_at) VALUES (?, 'team', ?, ?)",
-        [key_id, sealing.public_key_of(private), now],
+        "INSERT INTO keys (key_id, purpose, public_key, fingerprint, created_at) VALUES (?, 'team', ?, ?, ?)",
+        [key_id, public, sealing.fingerprint(public), now],
     )
     wrapped = sealing.wrap_with_passphrase(
         sealing.normalise_recovery_code(recovery_code), private, recovery_wrap_context(key_id)
@@ -67,10 +68,12 @@ def grant_team_keys(db, staff_id: int, team_keys: dict[str, bytes]) -> None:
 
 def personal_public_key(db, staff_id: int) -> bytes:
     row = db.execute(
-        "SELECT k.public_key FROM keys k JOIN staff s ON s.key_id = k.key_id WHERE s.id = ?", [staff_id]
+        "SELECT k.public_key, k.fingerprint FROM keys k JOIN staff s ON s.key_id = k.key_id WHERE s.id = ?", [staff_id]
     ).fetchone()
     if row is None:
         raise LookupError("no personal key for staff %d" % staff_id)
+    if sealing.fingerprint(row[0]) != row[1]:
+        raise LookupError("the personal key of staff %d is damaged" % staff_id)
     return row[0]
 
 
@@ -108,13 +111,15 @@ def team_keys_of(keyring: Keyring, db) -> dict[str, bytes]:
 def worry_recipients(db) -> dict[str, bytes]:
     """Return the public keys every new worry is sealed to; raise NoRecipients if none is usable."""
     rows = db.execute(
-        "SELECT key_id, public_key FROM keys WHERE purpose = 'team' AND retired_at IS NULL"
+        "SELECT key_id, public_key, fingerprint FROM keys WHERE purpose = 'team' AND retired_at IS NULL"
     ).fetchall()
     if not rows:
         raise NoRecipients("no team key")
-    for key_id, public in rows:
+    for key_id, public, stored_fingerprint in rows:
         try:
             sealing.load_public_key(public)
         except Exception as exc:  # any malformed key means we cannot seal safely
             raise NoRecipients("team key %s is not a valid public key" % key_id) from exc
-    return dict(rows)
+        if sealing.fingerprint(public) != stored_fingerprint:
+            raise NoRecipients("team key %s does not match its fingerprint (damaged)" % key_id)
+    return {key_id: public for key_id, public, _ in rows}

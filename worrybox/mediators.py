@@ -10,15 +10,20 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from . import escalation
 from .db import get_setting, write_transaction
+from .languages import N_
 
 PIN_LENGTH = 4
 MAX_PIN_FAILURES = 5
 PIN_PAUSE = timedelta(minutes=10)
 OUTCOMES = {
-    "sorted": "Sorted",
-    "another_chat": "Needs another chat",
-    "pass_to_adult": "Pass to an adult",
+    "sorted": N_("Sorted"),
+    "another_chat": N_("Needs another chat"),
+    "pass_to_adult": N_("Pass to an adult"),
 }
+# Shown to a child: the kiosk translates them.
+NOT_OPEN = N_("That time is not open for chats any more. Please choose another time.")
+ALREADY_BOOKED = N_("You have already booked this time. See you there!")
+FULL = N_("Sorry, that time is full now. Please choose another time.")
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 SCHOOL_DAYS = range(0, 5)
 BOOKING_DAYS_AHEAD = 5
@@ -224,18 +229,18 @@ def book(db, slot_id: int, day: date, pupil_ref: str, topic: str | None, now_loc
     """Book a place for a child; raise BookingRefused if the slot is full, closed or already booked by them."""
     offered = {(s.slot.id, s.day) for s in upcoming(db, now_local)}
     if (slot_id, day) not in offered:
-        raise BookingRefused("That time is not open for chats any more. Please choose another time.")
+        raise BookingRefused(NOT_OPEN)
     try:
         with write_transaction(db):
             slot = get_slot(db, slot_id)
             if db.execute("SELECT 1 FROM bookings WHERE slot_id = ? AND date = ? AND pupil_ref = ?",
                           [slot_id, day.isoformat(), pupil_ref]).fetchone():
-                raise BookingRefused("You have already booked this time. See you there!")
+                raise BookingRefused(ALREADY_BOOKED)
             taken = {row[0] for row in db.execute(
                 "SELECT place_number FROM bookings WHERE slot_id = ? AND date = ?", [slot_id, day.isoformat()])}
             free = [n for n in range(1, slot.capacity + 1) if n not in taken]
             if not free:
-                raise BookingRefused("Sorry, that time is full now. Please choose another time.")
+                raise BookingRefused(FULL)
             return db.execute(
                 "INSERT INTO bookings (slot_id, date, place_number, pupil_ref, topic, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
@@ -243,7 +248,7 @@ def book(db, slot_id: int, day: date, pupil_ref: str, topic: str | None, now_loc
             ).lastrowid
     except sqlite3.IntegrityError:
         # The unique indexes are the final word if two taps race past the checks above.
-        raise BookingRefused("Sorry, that time is full now. Please choose another time.") from None
+        raise BookingRefused(FULL) from None
 
 
 def duty(db, mediator_ref: str, week_of: date) -> list[dict]:

@@ -6,6 +6,7 @@ copied to another row, or a flipped byte, fails to open.
 """
 
 import base64
+import hashlib
 import os
 import secrets
 from dataclasses import dataclass
@@ -63,6 +64,11 @@ def public_key_of(private_raw: bytes) -> bytes:
     mlkem_key = mlkem.MLKEM768PrivateKey.from_seed_bytes(private_raw[:_MLKEM_SEED_LEN])
     x_key = x25519.X25519PrivateKey.from_private_bytes(private_raw[_MLKEM_SEED_LEN:])
     return mlkem_key.public_key().public_bytes_raw() + x_key.public_key().public_bytes_raw()
+
+
+def fingerprint(public_raw: bytes) -> str:
+    """A public key's SHA-256 fingerprint, stored beside it so that a damaged key is noticed, never used."""
+    return hashlib.sha256(b"worrybox public key|" + public_raw).hexdigest()
 
 
 def load_public_key(raw: bytes) -> hpke.MLKEM768X25519PublicKey:

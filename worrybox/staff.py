@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from . import keys, sealing
+from . import keys, sealing, two_factor
 from .db import utcnow, write_transaction
 
 ROLES = {
@@ -79,9 +79,11 @@ def create_staff(db, email: str, name: str, role: str, password: str, class_name
             [email, name, role, class_name, password_hash, key_id, now],
         )
         staff_id = cursor.lastrowid
+        public = sealing.public_key_of(personal)
         db.execute(
-            "INSERT INTO keys (key_id, purpose, staff_id, public_key, created_at) VALUES (?, 'staff', ?, ?, ?)",
-            [key_id, staff_id, sealing.public_key_of(personal), now],
+            "INSERT INTO keys (key_id, purpose, staff_id, public_key, fingerprint, created_at) "
+            "VALUES (?, 'staff', ?, ?, ?, ?)",
+            [key_id, staff_id, public, sealing.fingerprint(public), now],
         )
         wrapped = sealing.wrap_with_passphrase(password, personal, keys.personal_key_context(staff_id, key_id))
         db.execute("UPDATE staff SET wrapped_private_key = ? WHERE id = ?", [wrapped, staff_id])
@@ -111,12 +113,21 @@ def _recent_failures(db, email: str, now: datetime) -> int:
     ).fetchone()[0]
 
 
+def is_locked(db, email: str, now: datetime | None = None) -> bool:
+    """Whether this email has had too many failed sign-in steps (password or code) in the last 15 minutes."""
+    return _recent_failures(db, email.strip()[:254], now or datetime.now(timezone.utc)) >= MAX_FAILURES
+
+
 def sign_in(db, email: str, password: str, now: datetime | None = None) -> tuple[Staff, keys.Keyring] | None:
-    """Check a password and unlock the keyring; None for any failure, and after too many failures."""
+    """Check a password and unlock the keyring; None for any failure, and after too many failures.
+
+    When the member of staff must also give a two-factor code, the sign-in is not finished (and not
+    audited as a login) until second_factor_passed().
+    """
     now = now or datetime.now(timezone.utc)
     email = email.strip()[:254]
     row = db.execute(
-        "SELECT id, password_hash FROM staff WHERE email = ? AND removed_at IS NULL", [email]
+        "SELECT id, password_hash, role FROM staff WHERE email = ? AND removed_at IS NULL", [email]
     ).fetchone()
     locked = _recent_failures(db, email, now) >= MAX_FAILURES
     try:
@@ -131,21 +142,71 @@ def sign_in(db, email: str, password: str, now: datetime | None = None) -> tuple
             keyring = keys.unlock_keyring(db, row[0], password)
         except sealing.OpenError:
             succeeded = False
+    if succeeded:
+        event = "login_password_ok" if two_factor.required_for(db, row[0], row[2]) else "login"
+    else:
+        event = "login_refused_locked" if locked else "login_failed"
     with write_transaction(db):
         db.execute(
             "INSERT INTO login_attempts (email_hash, at, succeeded) VALUES (?, ?, ?)",
             [_email_hash(email), now.isoformat(timespec="microseconds"), int(succeeded)],
         )
-        audit(db, "login" if succeeded else ("login_refused_locked" if locked else "login_failed"),
-              staff_id=row[0] if row else None, detail=None if row else "unknown email")
+        audit(db, event, staff_id=row[0] if row else None, detail=None if row else "unknown email")
     if not succeeded:
         return None
     return get_staff(db, row[0]), keyring
 
 
+def count_failure(db, member: Staff, reason: str, now: datetime | None = None) -> None:
+    """Count a wrong two-factor code (or a wrong current password) like a wrong password, towards the lock-out."""
+    now = now or datetime.now(timezone.utc)
+    with write_transaction(db):
+        db.execute("INSERT INTO login_attempts (email_hash, at, succeeded) VALUES (?, ?, 0)",
+                   [_email_hash(member.email), now.isoformat(timespec="microseconds")])
+        audit(db, "login_failed", staff_id=member.id, detail=reason)
+
+
+def second_factor_passed(db, member: Staff, how: str) -> None:
+    """Audit a sign-in finished with a two-factor code ('totp', 'backup' or 'enrolled')."""
+    audit(db, "login", staff_id=member.id, detail="second factor: %s" % how)
+
+
+def change_password(db, member: Staff, keyring: keys.Keyring, current_password: str, new_password: str) -> None:
+    """Re-wrap a member of staff's own key under a new password and end every one of their sessions.
+
+    Raises AccountError if the current password is wrong or the new one is too short.
+    """
+    row = db.execute("SELECT password_hash, key_id FROM staff WHERE id = ?", [member.id]).fetchone()
+    locked = is_locked(db, member.email)
+    try:
+        _hasher.verify(row[0], current_password)
+        password_ok = not locked
+    except (VerificationError, InvalidHashError):
+        password_ok = False
+    if not password_ok:
+        # Counted like a wrong sign-in, so a borrowed session cannot be used to guess the password.
+        count_failure(db, member, "wrong current password when changing it")
+        raise AccountError("That is not your current password (or there have been too many wrong tries: "
+                           "wait 15 minutes).")
+    check_password_strength(new_password)
+    personal = keyring.private_keys[row[1]]
+    wrapped = sealing.wrap_with_passphrase(new_password, personal, keys.personal_key_context(member.id, row[1]))
+    with write_transaction(db):
+        db.execute("UPDATE staff SET password_hash = ?, wrapped_private_key = ? WHERE id = ?",
+                   [_hasher.hash(new_password), wrapped, member.id])
+        # Every browser signed in as them, this one included, must sign in again (or get a new session).
+        db.execute("DELETE FROM staff_sessions WHERE staff_id = ?", [member.id])
+        audit(db, "password_changed", staff_id=member.id)
+
+
+def new_token() -> str:
+    """A new random session id: 256 bits, for a cookie."""
+    return secrets.token_urlsafe(32)
+
+
 def start_session(db, staff_id: int) -> str:
     """Create a server-side session and return its token (only its hash is stored)."""
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     now = utcnow()
     db.execute(
         "INSERT INTO staff_sessions (session_hash, staff_id, created_at, last_seen_at) VALUES (?, ?, ?, ?)",

@@ -3,15 +3,21 @@
 This is the only core module that imports Flask; the apps call make_app() and add their own views.
 """
 
+import os
+import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from flask import Flask, abort, current_app, g, render_template, request
+from flask import Flask, abort, current_app, g, has_request_context, render_template, request
+from flask_babel import Babel, get_locale
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import Paths, read_secret, resolve_data_dir
 from .db import connect, get_setting
+from .languages import DEFAULT_LANGUAGE, N_, direction
 from .school import open_school, pupil_keys
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,16 +28,16 @@ FORM_MIMETYPE = "application/x-www-form-urlencoded"
 
 # Plain words for every error a person can meet; never a traceback or a version.
 ERROR_MESSAGES = {
-    400: ("Something in that did not look right", "Please go back and try again."),
-    403: ("That is not for this account", "Ask your safeguarding lead if you think you should see it."),
-    404: ("We could not find that page", "Go back to the start and try again."),
-    405: ("That did not work", "Go back to the start and try again."),
-    413: ("That was too big to send", "Please make it shorter and try again."),
-    415: ("Something in that did not look right", "Please go back and try again."),
-    422: ("Something in that did not look right", "Please go back and try again."),
-    429: ("Please wait a moment", "Too many tries in a short time. Try again in a few minutes."),
-    500: ("Sorry, something went wrong", "Nothing you did caused this. Please try again, or tell a grown-up."),
-    503: ("Resting for a moment", "Please try again soon, or tell a grown-up."),
+    400: (N_("Something in that did not look right"), N_("Please go back and try again.")),
+    403: (N_("That is not for this account"), N_("Ask your safeguarding lead if you think you should see it.")),
+    404: (N_("We could not find that page"), N_("Go back to the start and try again.")),
+    405: (N_("That did not work"), N_("Go back to the start and try again.")),
+    413: (N_("That was too big to send"), N_("Please make it shorter and try again.")),
+    415: (N_("Something in that did not look right"), N_("Please go back and try again.")),
+    422: (N_("Something in that did not look right"), N_("Please go back and try again.")),
+    429: (N_("Please wait a moment"), N_("Too many tries in a short time. Try again in a few minutes.")),
+    500: (N_("Sorry, something went wrong"), N_("Nothing you did caused this. Please try again, or tell a grown-up.")),
+    503: (N_("Resting for a moment"), N_("Please try again soon, or tell a grown-up.")),
 }
 
 SECURITY_HEADERS = {
@@ -42,11 +48,25 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    "Cross-Origin-Resource-Policy": "same-origin",
 }
+# Set to 1 when nginx (or another proxy on the same machine) passes requests on: the tablet's own address
+# and https then come from its X-Forwarded-For and X-Forwarded-Proto headers. Never set it when the app
+# can be reached directly, or anyone could claim any address.
+BEHIND_PROXY_ENV = "WORRYBOX_BEHIND_PROXY"
+# Set to 1 to mark cookies Secure even when a request does not look like https (belt and braces behind TLS).
+SECURE_COOKIES_ENV = "WORRYBOX_SECURE_COOKIES"
 
 
-def make_app(import_name: str, app_name: str, test_config: dict | None = None) -> Flask:
-    """Create a Flask app over the shared templates, static files and school database."""
+class _SessionInterface(SecureCookieSessionInterface):
+    """Signed-cookie sessions whose cookie is Secure whenever the request came over https."""
+
+    def get_cookie_secure(self, app):
+        return bool(app.config["SESSION_COOKIE_SECURE"] or (has_request_context() and request.is_secure))
+
+
+def make_app(import_name: str, app_name: str, test_config: dict | None = None, locale_selector=None) -> Flask:
+    """Create a Flask app over the shared templates, static files, translations and school database."""
     app = Flask(import_name, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     test_config = dict(test_config or {})
     paths = Paths(resolve_data_dir(test_config.pop("DATA_DIR", None)))
@@ -57,18 +77,24 @@ def make_app(import_name: str, app_name: str, test_config: dict | None = None) -
         SESSION_COOKIE_NAME="worrybox_%s" % app_name,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
-        SESSION_COOKIE_SECURE=False,
+        SESSION_COOKIE_SECURE=os.environ.get(SECURE_COOKIES_ENV) == "1",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         MAX_FORM_MEMORY_SIZE=MAX_REQUEST_BYTES,
         # A kiosk page may stay open for a whole school day before a child uses it.
         WTF_CSRF_TIME_LIMIT=10 * 3600,
         WTF_CSRF_SSL_STRICT=False,
+        BABEL_TRANSLATION_DIRECTORIES=str(ROOT / "translations"),
+        BABEL_DEFAULT_LOCALE=DEFAULT_LANGUAGE,
     )
     app.config.update(test_config)
     open_school(paths).close()  # applies pending migrations before the first request
     app.extensions["worrybox_pupil_keys"] = pupil_keys(paths)
 
+    app.session_interface = _SessionInterface()
+    if os.environ.get(BEHIND_PROXY_ENV) == "1":
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
+    Babel(app, locale_selector=locale_selector or (lambda: DEFAULT_LANGUAGE))
     app.before_request(_refuse_non_form_bodies)
     app.teardown_appcontext(_close_db)
     app.after_request(_add_headers)
@@ -131,6 +157,10 @@ def _http_error(error: HTTPException):
 def _unexpected_error(error: Exception):
     if isinstance(error, HTTPException):
         return _http_error(error)
+    if isinstance(error, sqlite3.DatabaseError):
+        # A full disk, a read-only or damaged database: say "resting" and store nothing; never a success page.
+        current_app.logger.error("Database error on %s %s: %s", request.method, request.path, error)
+        return error_page(503)
     # The traceback names code, not content: no form data is ever put into an exception message.
     current_app.logger.error("Unhandled %s on %s %s", type(error).__name__, request.method, request.path,
                              exc_info=error)
@@ -151,5 +181,7 @@ def _template_globals():
         school_name = get_setting(get_db(), "school_name")
     except Exception:  # the error page must render even when the database cannot be read
         school_name = None
-    return {"school_name": school_name or "our school", "app_name": current_app.config["WORRYBOX_APP"]}
+    language = str(get_locale() or DEFAULT_LANGUAGE)
+    return {"school_name": school_name or "our school", "app_name": current_app.config["WORRYBOX_APP"],
+            "page_lang": language, "page_dir": direction(language)}
 

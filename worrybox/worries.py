@@ -2,7 +2,7 @@
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, time, timedelta, timezone
 
 from . import escalation, sealing
 from .roster import Pupil
@@ -24,6 +24,9 @@ class NewWorry:
     text: str = ""
     pupil: Pupil | None = None
     pupil_ref: str | None = None
+    drawing: str | None = None  # a PNG as a data: URL, sealed like the text
+    language: str = "en"
+    tablet: str | None = None
 
 
 def worry_aad(worry_id: int) -> bytes:
@@ -37,6 +40,7 @@ def post_worry(db, recipients: dict[str, bytes], worry: NewWorry, at: datetime |
     now = at.isoformat(timespec="microseconds")
     private = {
         "text": worry.text,
+        "drawing": worry.drawing,
         "pupil": None if worry.pupil is None else {
             "pupil_id": worry.pupil.pupil_id, "name": worry.pupil.display_name, "class": worry.pupil.class_name,
         },
@@ -44,10 +48,11 @@ def post_worry(db, recipients: dict[str, bytes], worry: NewWorry, at: datetime |
     with db.atomic():
         cursor = db.execute(
             "INSERT INTO worries (submission_id, created_at, feeling, topic, place, talk_to, urgent, named, "
-            "pupil_ref, format_version, sealed_body, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, X'', ?) "
-            "ON CONFLICT(submission_id) DO NOTHING",
+            "pupil_ref, format_version, sealed_body, updated_at, language, tablet) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, X'', ?, ?, ?) ON CONFLICT(submission_id) DO NOTHING",
             [worry.submission_id, now, worry.feeling, worry.topic, worry.place, worry.talk_to, int(worry.urgent),
-             int(worry.pupil is not None), worry.pupil_ref, sealing.FORMAT_VERSION, now],
+             int(worry.pupil is not None), worry.pupil_ref, sealing.FORMAT_VERSION, now, worry.language,
+             worry.tablet],
         )
         if cursor.rowcount == 0:
             existing = db.execute("SELECT id FROM worries WHERE submission_id = ?", [worry.submission_id]).fetchone()
@@ -73,13 +78,16 @@ def queue(db, key_ids, page: int = 1, status: str = "open") -> tuple[list[dict],
         return [], False
     where = "status != 'closed'" if status == "open" else "status = 'closed'"
     placeholders = ",".join("?" * len(key_ids))
+    # A flood of pranks, or a worry staff marked not real, comes after every other worry: it cannot bury one.
     rows = db.execute(
-        "SELECT id, created_at, feeling, topic, place, talk_to, urgent, named, status, first_opened_at FROM worries w "
+        "SELECT id, created_at, feeling, topic, place, talk_to, urgent, named, status, first_opened_at, flood, "
+        "not_real_at IS NOT NULL FROM worries w "
         "WHERE %s AND EXISTS (SELECT 1 FROM worry_keys k WHERE k.worry_id = w.id AND k.key_id IN (%s)) "
-        "ORDER BY urgent DESC, id DESC LIMIT ? OFFSET ?" % (where, placeholders),
+        "ORDER BY (flood OR not_real_at IS NOT NULL), urgent DESC, id DESC LIMIT ? OFFSET ?" % (where, placeholders),
         [*key_ids, PAGE_SIZE + 1, (max(page, 1) - 1) * PAGE_SIZE],
     )
-    columns = ("id", "created_at", "feeling", "topic", "place", "talk_to", "urgent", "named", "status", "first_opened_at")
+    columns = ("id", "created_at", "feeling", "topic", "place", "talk_to", "urgent", "named", "status", "first_opened_at",
+               "flood", "not_real")
     items = [dict(zip(columns, row)) for row in rows]
     return items[:PAGE_SIZE], len(items) > PAGE_SIZE
 
@@ -87,3 +95,34 @@ def queue(db, key_ids, page: int = 1, status: str = "open") -> tuple[list[dict],
 def count_urgent_unopened(db) -> int:
     """How many urgent worries nobody has opened yet."""
     return db.execute("SELECT count(*) FROM worries WHERE urgent = 1 AND first_opened_at IS NULL").fetchone()[0]
+
+
+URGENT_READ_WITHIN = timedelta(minutes=15)
+MORNING_ENDS = time(12, 0)
+
+
+def read_by(created_at: str, urgent: bool, zone) -> datetime:
+    """When a worry should have been read: urgent within 15 minutes, else by the end of the next school morning."""
+    posted = datetime.fromisoformat(created_at)
+    if urgent:
+        return posted + URGENT_READ_WITHIN
+    day = posted.astimezone(zone).date() + timedelta(days=1)
+    while day.weekday() >= 5:  # Saturday and Sunday are not school mornings
+        day += timedelta(days=1)
+    return datetime.combine(day, MORNING_ENDS, zone)
+
+
+def is_overdue(row: dict, now: datetime, zone) -> bool:
+    """A worry nobody has opened yet, past the time it should have been read."""
+    return row["first_opened_at"] is None and now > read_by(row["created_at"], bool(row["urgent"]), zone)
+
+
+def median_minutes_to_first_read(db, since: datetime) -> float | None:
+    """The median minutes from posting to first being opened, for worries posted since a moment."""
+    pairs = db.execute("SELECT created_at, first_opened_at FROM worries WHERE created_at >= ? "
+                       "AND first_opened_at IS NOT NULL", [since.isoformat(timespec="microseconds")]).fetchall()
+    minutes = sorted((datetime.fromisoformat(b) - datetime.fromisoformat(a)).total_seconds() / 60 for a, b in pairs)
+    if not minutes:
+        return None
+    middle = len(minutes) // 2
+    return round(minutes[middle] if len(minutes) % 2 else (minutes[middle - 1] + minutes[middle]) / 2, 1)

@@ -1,0 +1,40 @@
+"""Migrations 0004, 0005 and 0007 (two-factor sign-in, prank floods, key fingerprints) upgrade a school in use."""
+
+from conftest import DSL_PASSWORD
+from worrybox import keys, sealing, worries
+from worrybox.db import connect, migrations
+from worrybox.config import Paths
+from worrybox.school import init_school
+
+OURS = ("0004_staff_two_factor", "0005_prank_floods", "0007_public_key_fingerprints")
+
+
+def test_a_school_from_before_two_factor_and_floods_upgrades_and_keeps_sealing(tmp_path):
+    # A school as it was before these migrations: set up, with a worry in it.
+    paths = Paths(tmp_path / "school")
+    init_school(paths, "Old School", "dsl@old.example", "Old DSL", DSL_PASSWORD)
+    db = connect(paths.database)
+    worries.post_worry(db, keys.worry_recipients(db), worries.NewWorry("before-the-upgrade-0001", text="kept"))
+    db.execute("PRAGMA foreign_keys=OFF")
+    for statement in ("DROP TABLE staff_backup_codes", "DROP INDEX worries_by_source",
+                      "ALTER TABLE staff DROP COLUMN totp_wrapped_secret", "ALTER TABLE staff DROP COLUMN totp_last_step",
+                      "ALTER TABLE staff DROP COLUMN totp_enrolled_at", "ALTER TABLE worries DROP COLUMN posted_from",
+                      "ALTER TABLE worries DROP COLUMN flood", "ALTER TABLE worries DROP COLUMN not_real_at",
+                      "ALTER TABLE worries DROP COLUMN not_real_by", "ALTER TABLE keys DROP COLUMN fingerprint"):
+        db.execute(statement)
+    db.execute("DELETE FROM _sqlite_migrations WHERE name IN (?, ?, ?)", list(OURS))
+    db.execute("PRAGMA foreign_keys=ON")
+    assert [m.name for m in migrations.pending(db)] == list(OURS)
+
+    migrations.apply(db)
+
+    assert migrations.pending(db) == []
+    for public, fingerprint in db.execute("SELECT public_key, fingerprint FROM keys"):
+        assert fingerprint == sealing.fingerprint(public)
+    assert keys.worry_recipients(db), "the kiosk can still seal after the upgrade"
+    assert db.execute("SELECT flood, not_real_at, posted_from FROM worries").fetchall() == [(0, None, None)]
+    assert db.execute("SELECT totp_wrapped_secret, totp_last_step FROM staff").fetchall() == [(None, None)]
+    keyring = keys.unlock_keyring(db, 1, DSL_PASSWORD)
+    items, _ = worries.queue(db, keyring.private_keys)
+    assert [item["id"] for item in items] == [1]
+    db.close()

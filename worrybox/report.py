@@ -1,0 +1,213 @@
+"""The governors' report: numbers only, never a name or a word a child wrote, small counts hidden.
+
+Everything here is counted from the columns kept in clear for this purpose (times, feeling, topic,
+place, urgency, escalations, chats); nothing is decrypted.
+"""
+
+import csv
+import io
+import statistics
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+
+from .choices import FEELINGS, PLACES, TOPICS
+from .mediators import OUTCOMES
+
+SMALL = 5  # counts from 1 to 4 are shown as "fewer than 5", so no child can be picked out
+FEWER_THAN = "fewer than 5"
+
+
+def shown(count: int) -> str:
+    """A count as the report shows it."""
+    return FEWER_THAN if 0 < count < SMALL else str(count)
+
+
+def is_hidden(count: int) -> bool:
+    return 0 < count < SMALL
+
+
+@dataclass
+class Row:
+    """One line of a table: a label and this period's and the previous period's counts."""
+
+    label: str
+    count: int
+    previous: int
+
+    @property
+    def shown(self) -> str:
+        return shown(self.count)
+
+    @property
+    def shown_previous(self) -> str:
+        return shown(self.previous)
+
+    @property
+    def change(self) -> str:
+        """Up, down or the same, in words; nothing when either side is hidden."""
+        if is_hidden(self.count) or is_hidden(self.previous):
+            return ""
+        if self.count == self.previous:
+            return "same"
+        return "up %d" % (self.count - self.previous) if self.count > self.previous else \
+            "down %d" % (self.previous - self.count)
+
+
+@dataclass
+class Section:
+    """A titled table (and chart) of rows."""
+
+    key: str
+    title: str
+    rows: list[Row] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    start: date
+    end: date
+    previous_start: date
+    previous_end: date
+    sections: list[Section]
+    weeks: list[tuple[date, int]]
+    median_hours_to_first_read: float | None
+    median_hours_to_acknowledge: float | None
+
+
+def _bounds(start: date, end: date) -> tuple[str, str]:
+    """UTC text bounds for a date range, the end day included."""
+    low = datetime.combine(start, time.min, timezone.utc)
+    high = datetime.combine(end + timedelta(days=1), time.min, timezone.utc)
+    return low.isoformat(timespec="microseconds"), high.isoformat(timespec="microseconds")
+
+
+def _counts(db, sql: str, start: date, end: date) -> dict:
+    low, high = _bounds(start, end)
+    return {key: count for key, count in db.execute(sql, [low, high]).fetchall()}
+
+
+def _hours_between(pairs) -> float | None:
+    hours = [(datetime.fromisoformat(b) - datetime.fromisoformat(a)).total_seconds() / 3600 for a, b in pairs if a and b]
+    return round(statistics.median(hours), 1) if hours else None
+
+
+def _section(key, title, now: dict, before: dict, labels: dict | None = None) -> Section:
+    keys = list(labels) if labels else sorted(set(now) | set(before), key=str)
+    rows = []
+    for value in keys:
+        label = labels[value] if labels else value
+        if isinstance(label, tuple):
+            label = label[0]
+        rows.append(Row(str(label), now.get(value, 0), before.get(value, 0)))
+    return Section(key, title, rows)
+
+
+def governor_report(db, start: date, end: date) -> Report:
+    """Count everything governors are told about for a date range, and for the same length just before."""
+    length = (end - start).days + 1
+    previous_start, previous_end = start - timedelta(days=length), start - timedelta(days=1)
+    periods = ((start, end), (previous_start, previous_end))
+    # Worries that staff marked as not real (pranks) are left out of every count if that column exists.
+    real = "AND coalesce(not_real, 0) = 0" if "not_real" in db["worries"].columns_dict else ""
+
+    def both(sql):
+        return [_counts(db, sql, *period) for period in periods]
+
+    def total(sql):
+        return [sum(_counts(db, sql, *period).values()) for period in periods]
+
+    worry_sql = "SELECT %s, count(*) FROM worries WHERE created_at >= ? AND created_at < ? " + real + " GROUP BY 1"
+    totals = Section("totals", "Worries and help", [
+        Row("Worries posted", *total(worry_sql % "'all'")),
+        Row("Urgent: 'I need help now'", *total(worry_sql.replace("GROUP BY 1", "AND urgent = 1 GROUP BY 1") % "'all'")),
+        Row("With a name", *total(worry_sql.replace("GROUP BY 1", "AND named = 1 GROUP BY 1") % "'all'")),
+        Row("Without a name", *total(worry_sql.replace("GROUP BY 1", "AND named = 0 GROUP BY 1") % "'all'")),
+    ])
+    sections = [
+        totals,
+        _section("topic", "What worries were about", *both(worry_sql % "topic"), labels={**TOPICS, None: "Not said"}),
+        _section("feeling", "How children felt", *both(worry_sql % "feeling"), labels={**FEELINGS, None: "Not said"}),
+        _section("place", "Where it happened (where children feel unsafe)", *both(worry_sql % "place"),
+                 labels={**PLACES, None: "Not said"}),
+    ]
+    escalation_sql = "SELECT reason, count(*) FROM escalations WHERE created_at >= ? AND created_at < ? GROUP BY 1"
+    sections.append(_section("escalations", "Escalations to the safeguarding team", *both(escalation_sql), labels={
+        "urgent": "Urgent worries", "pass_to_adult": "Passed on by a mediator",
+        "repeat_visits": "Children past the repeat-visit threshold"}))
+    chat_sql = ("SELECT %s, count(*) FROM bookings WHERE date >= ? AND date < ? GROUP BY 1")
+
+    def chat_counts(expression):
+        return [{key: n for key, n in db.execute(chat_sql % expression,
+                                                  [p[0].isoformat(), (p[1] + timedelta(days=1)).isoformat()])}
+                for p in periods]
+
+    booked = [sum(c.values()) for c in chat_counts("'all'")]
+    came = [c.get(1, 0) for c in chat_counts("attended")]
+    missed = [c.get(0, 0) for c in chat_counts("attended")]
+    outcomes = chat_counts("outcome")
+    sections.append(Section("chats", "Chats with peer mediators", [
+        Row("Booked", *booked), Row("Came", *came), Row("Did not come", *missed),
+        *[Row(label, outcomes[0].get(value, 0), outcomes[1].get(value, 0)) for value, label in OUTCOMES.items()],
+    ]))
+    visitor_sql = ("SELECT 'all', count(*) FROM (SELECT pupil_ref FROM visits WHERE at >= ? AND at < ? "
+                   "GROUP BY pupil_ref HAVING count(*) > 1)")
+    sections.append(Section("repeat", "Children who came back", [
+        Row("Children who visited more than once", *total(visitor_sql)),
+    ]))
+
+    low, high = _bounds(start, end)
+    weeks = []
+    monday = start - timedelta(days=start.weekday())
+    while monday <= end:
+        week_low, week_high = _bounds(max(monday, start), min(monday + timedelta(days=6), end))
+        count = db.execute("SELECT count(*) FROM worries WHERE created_at >= ? AND created_at < ? " + real,
+                           [week_low, week_high]).fetchone()[0]
+        weeks.append((monday, count))
+        monday += timedelta(days=7)
+    first_read = db.execute("SELECT created_at, first_opened_at FROM worries WHERE created_at >= ? AND created_at < ?",
+                            [low, high]).fetchall()
+    acknowledged = db.execute("SELECT created_at, acknowledged_at FROM escalations WHERE created_at >= ? "
+                              "AND created_at < ?", [low, high]).fetchall()
+    return Report(start, end, previous_start, previous_end, sections, weeks,
+                  _hours_between(first_read), _hours_between(acknowledged))
+
+
+def report_csv(report: Report) -> str:
+    """The report as CSV, with small counts hidden exactly as on the page."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["section", "measure", "%s to %s" % (report.start, report.end),
+                     "%s to %s" % (report.previous_start, report.previous_end)])
+    for section in report.sections:
+        for row in section.rows:
+            writer.writerow([section.title, row.label, row.shown, row.shown_previous])
+    for monday, count in report.weeks:
+        writer.writerow(["Worries by week", "week of %s" % monday, shown(count), ""])
+    writer.writerow(["Speed", "median hours from posting to first read",
+                     "" if report.median_hours_to_first_read is None else report.median_hours_to_first_read, ""])
+    writer.writerow(["Speed", "median hours from escalation to acknowledgement",
+                     "" if report.median_hours_to_acknowledge is None else report.median_hours_to_acknowledge, ""])
+    return out.getvalue()
+
+
+def bar_chart_svg(title: str, bars: list[tuple[str, int]], width: int = 560) -> str:
+    """A horizontal bar chart as SVG text (readable without JavaScript, printable); hidden counts get no bar."""
+    from html import escape
+
+    bar_height, gap, label_width, value_width = 22, 8, 200, 110
+    height = len(bars) * (bar_height + gap) + 10
+    biggest = max([count for _label, count in bars if not is_hidden(count)] + [1])
+    scale = (width - label_width - value_width) / biggest
+    parts = ['<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" aria-label="%s" viewBox="0 0 %d %d" '
+             'width="%d" height="%d">' % (escape(title), width, height, width, height)]
+    for index, (label, count) in enumerate(bars):
+        y = 5 + index * (bar_height + gap)
+        length = 0 if is_hidden(count) else count * scale
+        parts.append('<text x="%d" y="%d" text-anchor="end" class="chart-label">%s</text>'
+                     % (label_width - 8, y + 16, escape(label)))
+        parts.append('<rect x="%d" y="%d" width="%.1f" height="%d" class="chart-bar"/>'
+                     % (label_width, y, length, bar_height))
+        parts.append('<text x="%.1f" y="%d" class="chart-value">%s</text>'
+                     % (label_width + length + 6, y + 16, escape(shown(count))))
+    parts.append("</svg>")
+    return "".join(parts)
