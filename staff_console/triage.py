@@ -1,10 +1,10 @@
 """The worry queue, one worry opened, and what was done about it."""
 
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
-
 from datetime import datetime, timedelta, timezone
 
-from worrybox import casework, throttle, worries
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+
+from worrybox import casework, escalation, throttle, worries
 from worrybox.choices import FEELINGS, PLACES, STATUSES, TALK_TO, TOPICS, label
 from worrybox.languages import ENGLISH_NAMES, LANGUAGES
 from worrybox.web import error_page, get_db
@@ -41,10 +41,18 @@ def queue():
     page = request.args.get("page", "1")
     page = int(page) if page.isdigit() and 0 < int(page) < 100000 else 1
     show = "closed" if request.args.get("show") == "closed" else "open"
-    items, more = worries.queue(get_db(), g.keyring.private_keys, page=page, status=show)
-    pranks = throttle.prank_counts(get_db(), datetime.now(timezone.utc) - timedelta(days=PRANK_DAYS))
+    db = get_db()
+    items, more = worries.queue(db, g.keyring.private_keys, page=page, status=show)
+    now = datetime.now(timezone.utc)
+    pranks = throttle.prank_counts(db, now - timedelta(days=PRANK_DAYS))
+    zone = escalation.school_time(db, now).tzinfo
+    for item in items:
+        item["overdue"] = worries.is_overdue(item, now, zone)
+    monday = escalation.school_time(db, now).date() - timedelta(days=escalation.school_time(db, now).weekday())
+    week_start = datetime.combine(monday, datetime.min.time(), zone)
+    median = worries.median_minutes_to_first_read(db, week_start)
     return render_template("console/queue.html", items=items, page=page, more=more, show=show, pranks=pranks,
-                           prank_days=PRANK_DAYS)
+                           prank_days=PRANK_DAYS, median_minutes=median)
 
 
 def _open_or_abort(worry_id):
