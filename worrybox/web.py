@@ -84,6 +84,8 @@ def make_app(import_name: str, app_name: str, test_config: dict | None = None, l
         # A kiosk page may stay open for a whole school day before a child uses it.
         WTF_CSRF_TIME_LIMIT=10 * 3600,
         WTF_CSRF_SSL_STRICT=False,
+        # Our forms carry their own (translated) messages; WTForms' catalogue cost a file read per request.
+        WTF_I18N_ENABLED=False,
         BABEL_TRANSLATION_DIRECTORIES=str(ROOT / "translations"),
         BABEL_DEFAULT_LOCALE=DEFAULT_LANGUAGE,
     )
