@@ -151,7 +151,8 @@ def test_kill_9_during_load_loses_no_acknowledged_worry(servers, data_dir):
         # After every crash: the database is whole and nothing acknowledged so far is missing or doubled.
         per_submission = stored_once(data_dir)
         assert set(acknowledged) <= set(per_submission), "crash %d lost an acknowledged worry" % crash
-        assert set(per_submission.values()) == {1}
+        # (A crash can come before the first post is stored, so the school may still hold none.)
+        assert all(count == 1 for count in per_submission.values()), "crash %d stored a worry twice" % crash
     assert acknowledged, "the load never got a worry through"
     assert not [status for status in statuses if status >= 500], statuses
     opened = open_every_worry(data_dir)  # every row opens, acknowledged or caught mid-answer
@@ -187,7 +188,7 @@ def test_a_backup_taken_under_load_restores_to_a_school_where_every_row_opens(se
         assert result.returncode == 0, result.stderr
         per_submission = stored_once(restored)
         assert acknowledged_before <= set(per_submission), "a worry acknowledged before the backup is missing"
-        assert set(per_submission.values()) == {1}
+        assert all(count == 1 for count in per_submission.values()), "a restored worry is stored twice"
         opened = open_every_worry(restored)
         assert all(opened[sid] == load.acknowledged[sid] for sid in opened), "a restored worry does not match"
     assert len(backups) == 3 and len(backups[-1][1]) > len(backups[0][1]) > 0
