@@ -5,9 +5,10 @@ from worrybox.web import make_app
 
 def create_app(test_config=None):
     """Create the kiosk app."""
-    from . import pals, views
+    from . import hear_back, pals, views
 
     app = make_app(__name__, "kiosk", test_config, locale_selector=views.kiosk_locale)
     app.register_blueprint(views.bp)
     app.register_blueprint(pals.bp)
+    app.register_blueprint(hear_back.bp)
     return app

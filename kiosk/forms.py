@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from worrybox.choices import FEELINGS, PLACES, TALK_TO, TOPICS
 from worrybox.forms import ReadableText, strip_text
+from worrybox.hear_back import ANIMALS
 from worrybox.mediators import OUTCOMES
 from worrybox.worries import MAX_TEXT
 
@@ -26,8 +27,40 @@ def _choices(options):
     return [SelectChoice(value, label) for value, (label, _picture) in options.items()]
 
 
-class WorryForm(FlaskForm):
-    """A worry: pictures to choose, words to type, and a name only if the child wants one."""
+def _animal_field(label):
+    return RadioField(label, choices=_choices(ANIMALS), validators=[Optional()])
+
+
+class PictureCodeFields:
+    """Three animals in order: a picture code a child chooses when posting, and checks their worry with later."""
+
+    first_animal = _animal_field(_l("First animal"))
+    second_animal = _animal_field(_l("Second animal"))
+    third_animal = _animal_field(_l("Third animal"))
+
+    @property
+    def animal_fields(self):
+        return (self.first_animal, self.second_animal, self.third_animal)
+
+    @property
+    def picture_code(self) -> tuple[str, ...] | None:
+        """The three animals chosen, in order, or None unless all three were."""
+        animals = tuple(field.data for field in self.animal_fields)
+        return animals if all(animals) else None
+
+    def check_picture_code(self, required: bool) -> bool:
+        """Ask for each missing animal when the code is required or half chosen; return whether it is fine."""
+        if self.picture_code or not (required or any(field.data for field in self.animal_fields)):
+            return True
+        for field in self.animal_fields:
+            if not field.data:
+                field.errors = [_l("Choose an animal here too.") if required
+                                else _l("Choose an animal here too, or take the other animals away.")]
+        return False
+
+
+class WorryForm(PictureCodeFields, FlaskForm):
+    """A worry: pictures to choose, words to type, and a name or a picture code only if the child wants one."""
 
     class Meta:
         csrf_time_limit = None  # the app setting applies
@@ -74,7 +107,21 @@ class WorryForm(FlaskForm):
         if ok and not is_urgent and not (self.feeling.data or self.topic.data or self.text.data or self.drawing.data):
             self.form_errors.append(_l("Tell us a little first: choose a face, a picture, draw, or write something."))
             return False
-        return ok
+        return self.check_picture_code(required=False) and ok
+
+
+class PictureCodeForm(PictureCodeFields, FlaskForm):
+    """Check a worry with the three animals chosen when posting it."""
+
+    def validate(self, extra_validators=None):
+        return super().validate(extra_validators) and self.check_picture_code(required=True)
+
+
+class NameCheckForm(FlaskForm):
+    """Check a worry with the name on it."""
+
+    pupil = StringField(_l("Your name"), filters=[strip_text], validators=[
+        DataRequired(_l("Please choose your name.")), Length(max=100)])
 
 
 class BookingForm(FlaskForm):

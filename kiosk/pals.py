@@ -8,7 +8,7 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 
 from worrybox import mediators, roster
-from worrybox.choices import TOPICS
+from worrybox.choices import CHAT_TOPICS, TOPICS
 from worrybox.escalation import school_time
 from worrybox.web import get_db, get_pupil_keys
 
@@ -94,7 +94,7 @@ def _render_slots(messages=(), status=200):
 
 
 def _render_booking(form, offer, class_name, status=200):
-    return render_template("kiosk/book_form.html", form=form, offer=offer, topics=TOPICS,
+    return render_template("kiosk/book_form.html", form=form, offer=offer, topics=CHAT_TOPICS,
                            name_required=True, **class_chooser(form, class_name)), status
 
 

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 
 from worrybox import roster, tablets, throttle, worries
 from worrybox.choices import FEELINGS, PLACES, TALK_TO, TOPICS
-from worrybox.keys import NoRecipients, worry_recipients
+from worrybox.keys import NoRecipients, recipients_for, worry_recipients
 from worrybox.languages import DEFAULT_LANGUAGE, LANGUAGES
 from worrybox.web import get_db, get_pupil_keys
 
@@ -166,7 +166,8 @@ def post_worry():
             form.pupil.errors = [_("We could not find that name. Please choose it again, or leave your name off.")]
             return _render_worry_form(form, 422, class_name, urgent)
     try:
-        recipients = worry_recipients(db)
+        recipients, readers = recipients_for(db, form.topic.data or None, form.talk_to.data or None,
+                                             pupil.class_name if pupil else None)
     except NoRecipients:
         return _resting_page()
     new_worry = worries.NewWorry(
@@ -182,12 +183,13 @@ def post_worry():
         drawing=form.drawing.data or None,
         language=str(kiosk_locale()),
         tablet=g.tablet,
+        code_hash=keys.picture_code_hash(form.picture_code) if form.picture_code else None,
     )
     worry_id, is_new = worries.post_worry(db, recipients, new_worry, where=g.tablet or "the kiosk")
     if is_new:
         # A flood of posts from one tablet is kept but marked, so real worries stay on top of the queue.
         throttle.mark_if_flood(db, worry_id, throttle.tablet_ref(keys, g.tablet, request.remote_addr))
-    session["thanks"] = {"urgent": urgent, "named": pupil is not None}
+    session["thanks"] = {"urgent": urgent, "named": pupil is not None, "readers": readers}
     return redirect(url_for("kiosk.thanks"), 303)
 
 

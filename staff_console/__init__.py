@@ -8,7 +8,7 @@ def create_app(test_config=None):
     app = make_app(__name__, "console", test_config)
     # Unlocked private keys, by session token: only in this process's memory, only while signed in.
     app.extensions["worrybox_keyrings"] = {}
-    from . import audit_log, auth, kiosk_admin, pals, reports, triage
+    from . import audit_log, auth, kiosk_admin, pals, people, pupils, reports, retention, triage
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(triage.bp)
@@ -16,4 +16,7 @@ def create_app(test_config=None):
     app.register_blueprint(kiosk_admin.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(audit_log.bp)
+    app.register_blueprint(people.bp)
+    app.register_blueprint(pupils.bp)
+    app.register_blueprint(retention.bp)
     return app

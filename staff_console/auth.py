@@ -98,8 +98,23 @@ def role_required(*roles):
 
 
 def home_url(member) -> str:
-    """Where a member of staff starts: the coordinator holds no key, so the rota, not the worry queue."""
-    return url_for("pals.rota") if member.role == "coordinator" else url_for("triage.queue")
+    """Where a member of staff starts: the coordinator at the rota, school IT (who reads no worry) at the staff list,
+    everyone else at the worry queue."""
+    if member.role == "coordinator":
+        return url_for("pals.rota")
+    if member.role == "it_admin":
+        return url_for("people.staff_list")
+    return url_for("triage.queue")
+
+
+def forget_keyrings_of(staff_id: int) -> None:
+    """Drop a member of staff's unlocked keys from this process, in every browser and half-finished sign-in."""
+    for token, keyring in list(_keyrings().items()):
+        if keyring.staff_id == staff_id:
+            _keyrings().pop(token, None)
+    for token, pending in list(_pending_sign_ins().items()):
+        if pending.member.id == staff_id:
+            _pending_sign_ins().pop(token, None)
 
 
 @bp.app_context_processor
@@ -260,9 +275,7 @@ def change_password():
         return render_template("console/password.html", form=form), 422
     # Every session of theirs has ended in the database; drop their unlocked keys in every browser too,
     # then give this browser a new session id.
-    for token, keyring in list(_keyrings().items()):
-        if keyring.staff_id == g.staff.id:
-            _keyrings().pop(token, None)
+    forget_keyrings_of(g.staff.id)
     keyring = g.keyring
     session.clear()
     token = staff.start_session(db, g.staff.id)

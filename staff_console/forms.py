@@ -4,6 +4,7 @@ import re
 from datetime import date, timedelta
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (BooleanField, DateField, EmailField, HiddenField, IntegerField, PasswordField, SelectField,
                      SelectMultipleField, StringField, TextAreaField)
 from wtforms.fields.choices import SelectChoice
@@ -11,9 +12,11 @@ from wtforms.validators import (DataRequired, Length, NumberRange, Optional, Reg
                                 ValidationError)
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from worrybox import retention
 from worrybox.choices import STATUSES
 from worrybox.forms import ReadableText, strip_text
 from worrybox.casework import MAX_NOTE
+from worrybox.hear_back import KIND_PHRASES, MAX_WORDS
 from worrybox.languages import LANGUAGES
 from worrybox.mediators import SCHOOL_DAYS, WEEKDAYS
 
@@ -229,3 +232,82 @@ class PasswordForm(FlaskForm):
     def validate_confirm(self, field):
         if field.data != self.new_password.data:
             raise ValidationError("The two new passwords are not the same.")
+
+
+class RetentionForm(FlaskForm):
+    """How long closed worries that never became a child-protection concern are kept."""
+
+    retention_days = whole_number("Keep closed worries for this many days after closing",
+                                  retention.MIN_DAYS, retention.MAX_DAYS)
+
+
+# Staff accounts, the team key and the roster ----------------------------------------------------
+
+STAFF_PASSWORD_MESSAGE = ("A staff password needs at least 12 characters: it protects the keys that open "
+                          "children's worries.")
+
+
+class AddStaffForm(FlaskForm):
+    """Add a member of staff; the roles offered are set by the view."""
+
+    name = StringField("Name", filters=[one_line], validators=[
+        DataRequired("Give their name."), Length(max=100, message="Keep the name to 100 characters."), ReadableText()])
+    email = EmailField("Email", filters=[strip_text], validators=[DataRequired("Give their school email."),
+                                                                  Length(max=254)])
+    role = SelectField("Role", choices=[], invalid_choice_message="Choose one of the roles in the list.")
+    class_name = StringField("Class they teach (class teachers)", filters=[one_line], validators=[
+        Optional(), Length(max=100, message="Keep the class to 100 characters."), ReadableText()])
+    password = PasswordField("Password (leave blank to have one made up)", validators=[
+        Optional(), Length(min=12, max=1024, message=STAFF_PASSWORD_MESSAGE)])
+
+    def validate_email(self, field):
+        if not EMAIL.match(field.data or ""):
+            raise ValidationError("That does not look like an e-mail address.")
+
+    def validate_class_name(self, field):
+        if self.role.data == "teacher" and not field.data:
+            raise ValidationError("Give the class they teach, written as in the roster (like 4B): worries their "
+                                  "pupils send to \"my teacher\" reach them.")
+
+
+class ResetPasswordForm(FlaskForm):
+    """A DSL resets a forgotten password."""
+
+    password = PasswordField("New password (leave blank to have one made up)", validators=[
+        Optional(), Length(min=12, max=1024, message=STAFF_PASSWORD_MESSAGE)])
+
+
+class RotateTeamKeyForm(FlaskForm):
+    """A DSL makes a new team key (and a new recovery code)."""
+
+    ready = BooleanField("I am ready to write down the new recovery code and lock it away", validators=[
+        DataRequired("Tick the box when you have paper ready: the new recovery code is shown only once.")])
+
+
+class RosterForm(FlaskForm):
+    """Upload the roster as a CSV file."""
+
+    roster_file = FileField("Roster file (CSV)", validators=[
+        FileRequired("Choose the CSV file your MIS or spreadsheet saved.")])
+
+
+class ReplyForm(FlaskForm):
+    """What the child sees when they check at the kiosk: a kind phrase or a few words, and 'find you today'."""
+
+    phrase = SelectField("A kind phrase", choices=[SelectChoice("", "(none)")] + [
+        SelectChoice(key, text) for key, text in KIND_PHRASES.items()], validators=[Optional()])
+    words = StringField("Or a few words of your own", filters=[one_line], validators=[
+        Optional(), Length(max=MAX_WORDS, message="Keep it short for the child: up to %d characters." % MAX_WORDS),
+        ReadableText()])
+    find_child_today = BooleanField("Tell the child: a grown-up will come and find you today")
+
+    def validate(self, extra_validators=None):
+        ok = super().validate(extra_validators)
+        if ok and self.phrase.data and self.words.data:
+            self.words.errors = ["Choose a kind phrase or write your own words, not both."]
+            return False
+        if ok and not (self.phrase.data or self.words.data or self.find_child_today.data):
+            self.form_errors.append("Choose a kind phrase, write a few words, or tick 'a grown-up will come and "
+                                    "find you today'.")
+            return False
+        return ok

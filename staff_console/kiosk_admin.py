@@ -9,7 +9,7 @@ from worrybox.web import get_db
 
 from .auth import role_required
 from .forms import ButtonForm, KioskSettingsForm, TabletForm
-from .pals import SAFEGUARDING, _check
+from .pals import SETTINGS_ROLES, _check
 
 bp = Blueprint("kiosk_admin", __name__)
 
@@ -25,13 +25,13 @@ def _render(settings_form=None, tablet_form=None, status=200):
 
 
 @bp.get("/kiosk")
-@role_required(*SAFEGUARDING)
+@role_required(*SETTINGS_ROLES)
 def kiosk_settings():
     return _render()
 
 
 @bp.post("/kiosk")
-@role_required(*SAFEGUARDING)
+@role_required(*SETTINGS_ROLES)
 def save_kiosk_settings():
     form = KioskSettingsForm()
     status = _check(form)
@@ -46,7 +46,7 @@ def save_kiosk_settings():
 
 
 @bp.post("/kiosk/tablets")
-@role_required(*SAFEGUARDING)
+@role_required(*SETTINGS_ROLES)
 def add_tablet():
     form = TabletForm()
     status = _check(form)
@@ -59,7 +59,7 @@ def add_tablet():
 
 
 @bp.post("/kiosk/tablets/remove")
-@role_required(*SAFEGUARDING)
+@role_required(*SETTINGS_ROLES)
 def remove_tablet():
     form = ButtonForm()
     name = request.form.get("name", "")

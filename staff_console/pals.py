@@ -18,6 +18,8 @@ from .forms import (AcknowledgeForm, AddMediatorForm, ButtonForm, PauseForm, Sch
 bp = Blueprint("pals", __name__)
 
 SAFEGUARDING = ("dsl", "deputy")
+# School settings are school IT's to manage too; escalations and worries never are.
+SETTINGS_ROLES = (*SAFEGUARDING, "it_admin")
 PALS = ("dsl", "deputy", "coordinator")
 # SQLite's largest integer: a bigger id is a page that does not exist, not an OverflowError.
 ID = "int(max=9223372036854775807)"
@@ -421,7 +423,7 @@ def _render_settings(form, status=200):
 
 
 @bp.get("/settings")
-@role_required(*SAFEGUARDING)
+@role_required(*SETTINGS_ROLES)
 def settings():
     stored = _stored_settings(get_db())
     form = SettingsForm(
@@ -434,7 +436,7 @@ def settings():
 
 
 @bp.post("/settings")
-@role_required(*SAFEGUARDING)
+@role_required(*SETTINGS_ROLES)
 def save_settings():
     form = SettingsForm()
     status = _check(form)

@@ -4,13 +4,13 @@ from datetime import datetime, timedelta, timezone
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
-from worrybox import casework, escalation, throttle, worries
+from worrybox import casework, escalation, hear_back, throttle, worries
 from worrybox.choices import FEELINGS, PLACES, STATUSES, TALK_TO, TOPICS, label
 from worrybox.languages import ENGLISH_NAMES, LANGUAGES
-from worrybox.web import error_page, get_db
+from worrybox.web import error_page, get_db, get_pupil_keys
 
 from .auth import login_required
-from .forms import ActionForm, ButtonForm
+from .forms import ActionForm, ButtonForm, ReplyForm
 
 bp = Blueprint("triage", __name__)
 
@@ -73,10 +73,11 @@ def worry(worry_id):
     return _render_worry(opened, form)
 
 
-def _render_worry(opened, form, status=200):
+def _render_worry(opened, form, status=200, reply_form=None):
     entries = casework.chronology(get_db(), opened.id, g.keyring)
     return render_template("console/worry.html", worry=opened, form=form, entries=entries,
-                           marks=throttle.marks(get_db(), opened.id), mark_form=ButtonForm(formdata=None)), status
+                           marks=throttle.marks(get_db(), opened.id), mark_form=ButtonForm(formdata=None),
+                           reply=_reply_section(opened.id, reply_form)), status
 
 
 @bp.post(WORRY_URL)
@@ -114,3 +115,41 @@ def mark_not_real(worry_id):
         return error_page(400, "That page had expired, so nothing was changed. Go back and press the button again.")
     throttle.mark_not_real(db, worry_id, g.staff.id, not_real=request.form.get("undo") != "y")
     return redirect(url_for("triage.worry", worry_id=worry_id), 303)
+
+
+# Replying to the child, who sees it at the kiosk -------------------------------------------------
+
+
+def _reply_section(worry_id, reply_form=None):
+    """What the worry page needs to offer a reply: how the child can check, what they see now, the form."""
+    db = get_db()
+    return {"ways": hear_back.ways_to_check(db, worry_id),
+            "seen": hear_back.as_the_child_sees_it(db, get_pupil_keys(), worry_id),
+            "status_words": hear_back.STATUS_WORDS, "kind_phrases": hear_back.KIND_PHRASES,
+            "form": reply_form or ReplyForm(formdata=None)}
+
+
+@bp.post(WORRY_URL + "/reply")
+@login_required
+def reply_to_child(worry_id):
+    form = ReplyForm()
+    if not form.validate():
+        opened = _open_or_abort(worry_id)
+        status = 422
+        if form.csrf_token.errors:
+            form.csrf_token.errors = []
+            form.form_errors.append("That page had expired. Your reply is still here: press Send again.")
+            status = 400
+        return _render_worry(opened, ActionForm(formdata=None, status=opened.status), status, reply_form=form)
+    try:
+        casework.send_reply(get_db(), worry_id, g.keyring, get_pupil_keys(), phrase=form.phrase.data or None,
+                            words=form.words.data or "", find_child_today=form.find_child_today.data)
+    except LookupError:
+        abort(404)
+    except casework.NotAllowed:
+        abort(403)
+    except casework.CannotHearBack:
+        opened = _open_or_abort(worry_id)
+        form.form_errors.append("This child did not choose a picture code, so a reply cannot reach them.")
+        return _render_worry(opened, ActionForm(formdata=None, status=opened.status), 409, reply_form=form)
+    return redirect(url_for("triage.worry", worry_id=worry_id, _anchor="reply"), 303)

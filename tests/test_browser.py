@@ -281,7 +281,8 @@ def _kiosk_pages(page, kiosk_url, school):
     def go(locator):
         _navigate(page, locator)
 
-    for path in ("/", "/worry", "/worry?class=4B", "/help", "/book", "/mediator", "/no-such-page"):
+    for path in ("/", "/worry", "/worry?class=4B", "/help", "/book", "/mediator", "/no-such-page", "/heard",
+                 "/heard/animals", "/heard/name?class=4B"):
         page.goto(kiosk_url + path)
         yield path, page
     page.goto(kiosk_url + "/book")
@@ -296,8 +297,15 @@ def _kiosk_pages(page, kiosk_url, school):
     go(page.locator("button.button-send"))
     yield "worry form with a mistake", page
     page.locator("label.tile").nth(2).click()
+    for row in page.locator(".picture-code fieldset.tiles").all():  # a picture code: the first animal thrice
+        row.locator("label.tile").first.click()
     go(page.locator("button.button-send"))
     yield "thank you", page
+    page.goto(kiosk_url + "/heard/animals")
+    for row in page.locator("fieldset.tiles").all():
+        row.locator("label.tile").first.click()
+    go(page.locator("button.button-send"))
+    yield "did someone read my worry: the answer", page
     page.goto(kiosk_url + "/mediator")
     page.locator("label.tile").first.click()
     page.locator("input[name=pin]").fill(school["pin"])

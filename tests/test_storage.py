@@ -64,3 +64,15 @@ def test_a_statement_outside_a_transaction_is_committed_at_once(tmp_path):
     writer.execute("INSERT INTO settings (name, value) VALUES ('a', 'b')")
     reader = connect(tmp_path / "w.db")
     assert reader.execute("SELECT value FROM settings WHERE name = 'a'").fetchone() == ("b",)
+
+
+@pytest.mark.parametrize("view", ["open", "closed"])
+def test_the_queue_reads_one_page_through_an_index_instead_of_sorting_every_worry(view):
+    db = connect()
+    migrate(db)
+    where = "status != 'closed'" if view == "open" else "status = 'closed'"
+    plan = " ".join(str(step) for step in db.execute(
+        "EXPLAIN QUERY PLAN SELECT id FROM worries w WHERE %s AND EXISTS (SELECT 1 FROM worry_keys k "
+        "WHERE k.worry_id = w.id AND k.key_id IN ('team-1')) "
+        "ORDER BY (flood OR not_real_at IS NOT NULL), urgent DESC, id DESC LIMIT 51" % where))
+    assert "TEMP B-TREE" not in plan and "queue_order" in plan

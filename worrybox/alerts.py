@@ -8,12 +8,14 @@ from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.utils import make_msgid
 
+from . import retention
 from .db import get_setting, set_setting
 
 SMTP_SETTINGS = ("smtp_host", "smtp_port", "smtp_security", "smtp_username", "smtp_password", "smtp_sender",
                  "alert_recipients")
 SECURITY_CHOICES = ("starttls", "tls", "none")
 MAX_BACKOFF = timedelta(minutes=30)
+RETENTION_RETRY_SECONDS = 3600
 BATCH = 50
 
 
@@ -117,13 +119,21 @@ def pending_count(db) -> int:
 
 
 def run_sender(open_db, interval: float = 5.0, should_stop=lambda: False, log=print) -> None:
-    """Deliver alerts every few seconds until should_stop() is true."""
+    """Deliver alerts every few seconds, and run retention once a day, until should_stop() is true."""
+    retention_not_before = 0.0
     while not should_stop():
         db = open_db()
         try:
             delivered, failed = deliver_due(db)
             if delivered or failed:
                 log("alerts: %d delivered, %d will be retried" % (delivered, failed))
+            if time.monotonic() >= retention_not_before:
+                try:
+                    retention.run_if_due(db, log=log)
+                except Exception as exc:  # alerts must keep going whatever retention runs into
+                    log("retention failed, nothing was deleted (%s: %s); trying again in an hour"
+                        % (type(exc).__name__, exc))
+                    retention_not_before = time.monotonic() + RETENTION_RETRY_SECONDS
         finally:
             db.close()
         stop_at = time.monotonic() + interval

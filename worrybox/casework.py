@@ -5,9 +5,10 @@ Only the staff console imports this module; the kiosk never does (a test checks)
 
 import json
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
-from . import sealing
-from .choices import STATUSES
+from . import hear_back, sealing
+from .choices import STATUSES, label
 from .db import utcnow
 from .staff import audit
 from .worries import worry_aad
@@ -37,6 +38,9 @@ class OpenedWorry:
     drawing: str | None = None
     language: str = "en"
     tablet: str | None = None
+    pupil_ref: str | None = None
+    child_protection: bool = False
+    closed_at: str | None = None
 
 
 def action_aad(action_id: int, worry_id: int) -> bytes:
@@ -65,7 +69,7 @@ def read_worry(db, worry_id: int, keyring) -> OpenedWorry:
     """Open a worry with a member of staff's key, writing the audit row first; a new worry becomes seen."""
     row = db.execute(
         "SELECT id, created_at, feeling, topic, place, talk_to, urgent, status, sealed_body, first_opened_at, "
-        "language, tablet FROM worries WHERE id = ?", [worry_id]
+        "language, tablet, pupil_ref, child_protection, closed_at FROM worries WHERE id = ?", [worry_id]
     ).fetchone()
     if row is None:
         raise LookupError(worry_id)
@@ -84,12 +88,25 @@ def read_worry(db, worry_id: int, keyring) -> OpenedWorry:
             _insert_action(db, worry_id, keyring.staff_id, "status:seen", now)
     status = "seen" if row[7] == "new" else row[7]
     return OpenedWorry(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), status,
-                       private["text"], private["pupil"], row[9] or now, private.get("drawing"), row[10], row[11])
+                       private["text"], private["pupil"], row[9] or now, private.get("drawing"), row[10], row[11],
+                       row[12], bool(row[13]), row[14])
 
 
 def _insert_action(db, worry_id: int, staff_id: int, action: str, at: str) -> int:
     return db.execute("INSERT INTO actions (worry_id, staff_id, at, action) VALUES (?, ?, ?, ?)",
                       [worry_id, staff_id, at, action]).lastrowid
+
+
+def _seal_note(db, worry_id: int, action_id: int, note: str) -> None:
+    """Seal a note on an action to everyone who can open the worry."""
+    recipients = dict(db.execute(
+        "SELECT k.key_id, k.public_key FROM worry_keys w JOIN keys k ON k.key_id = w.key_id WHERE w.worry_id = ?",
+        [worry_id]).fetchall())
+    sealed = sealing.seal(recipients, note.encode("utf-8"), action_aad(action_id, worry_id))
+    db.execute("UPDATE actions SET sealed_note = ? WHERE id = ?", [sealed.body, action_id])
+    for key_id, sealed_key in sealed.keys.items():
+        db.execute("INSERT INTO action_keys (action_id, key_id, sealed_key) VALUES (?, ?, ?)",
+                   [action_id, key_id, sealed_key])
 
 
 def record_action(db, worry_id: int, keyring, status: str | None = None, note: str = "") -> None:
@@ -100,22 +117,48 @@ def record_action(db, worry_id: int, keyring, status: str | None = None, note: s
     now = utcnow()
     with db.atomic():
         if status is not None:
-            changed = db.execute("UPDATE worries SET status = ?, updated_at = ? WHERE id = ? AND status != ?",
-                                 [status, now, worry_id, status]).rowcount
+            # closed_at is when retention starts counting; reopening a worry clears it.
+            changed = db.execute(
+                "UPDATE worries SET status = ?, updated_at = ?, closed_at = ? WHERE id = ? AND status != ?",
+                [status, now, now if status == "closed" else None, worry_id, status]).rowcount
             if changed:
                 _insert_action(db, worry_id, keyring.staff_id, "status:%s" % status, now)
         if note.strip():
-            action_id = _insert_action(db, worry_id, keyring.staff_id, "note", now)
-            recipients = dict(db.execute(
-                "SELECT k.key_id, k.public_key FROM worry_keys w JOIN keys k ON k.key_id = w.key_id WHERE w.worry_id = ?",
-                [worry_id]).fetchall())
-            sealed = sealing.seal(recipients, note.strip().encode("utf-8"), action_aad(action_id, worry_id))
-            db.execute("UPDATE actions SET sealed_note = ? WHERE id = ?", [sealed.body, action_id])
-            for key_id, sealed_key in sealed.keys.items():
-                db.execute("INSERT INTO action_keys (action_id, key_id, sealed_key) VALUES (?, ?, ?)",
-                           [action_id, key_id, sealed_key])
+            _seal_note(db, worry_id, _insert_action(db, worry_id, keyring.staff_id, "note", now), note.strip())
         audit(db, "worry_updated", staff_id=keyring.staff_id, worry_id=worry_id,
               detail=", ".join(filter(None, [status and "status %s" % status, note.strip() and "note added"])))
+
+
+def set_child_protection(db, worry_id: int, keyring, concern: bool = True) -> bool:
+    """Mark a worry as a child-protection concern (or take the mark away), in its chronology and the audit log."""
+    _key_for(db, worry_id, keyring)
+    now = utcnow()
+    with db.atomic():
+        changed = db.execute(
+            "UPDATE worries SET child_protection = ?, updated_at = ? WHERE id = ? AND child_protection != ?",
+            [int(concern), now, worry_id, int(concern)]).rowcount
+        if changed:
+            _insert_action(db, worry_id, keyring.staff_id, "child_protection" if concern else "not_child_protection", now)
+            audit(db, "worry_marked_child_protection" if concern else "worry_unmarked_child_protection",
+                  staff_id=keyring.staff_id, worry_id=worry_id)
+    return bool(changed)
+
+
+ACTION_LABELS = {
+    "note": "added a note",
+    "not_real": "marked it not a real worry",
+    "real_after_all": "marked it a real worry after all",
+    "child_protection": "marked it a child-protection concern",
+    "not_child_protection": "took away the child-protection mark",
+    "reply": "sent the child a reply to see at the kiosk",
+}
+
+
+def action_label(action: str) -> str:
+    """Say what an entry in a worry's chronology did, in words: 'status set to Closed'."""
+    if action.startswith("status:"):
+        return "status set to %s" % label(STATUSES, action.split(":", 1)[1])
+    return ACTION_LABELS.get(action, action.replace("_", " "))
 
 
 def chronology(db, worry_id: int, keyring) -> list[dict]:
@@ -172,3 +215,35 @@ def escalation_note(db, escalation_id: int, keyring) -> str | None:
             return sealing.open_sealed(row[0], key_id, sealed_key, keyring.private_keys[key_id],
                                        escalation_aad(escalation_id)).decode("utf-8")
     return None
+
+
+class CannotHearBack(Exception):
+    """A secret worry with no picture code: nothing sent to the kiosk could reach its child."""
+
+
+def send_reply(db, worry_id: int, keyring, pupil_keys, phrase: str | None = None, words: str = "",
+               find_child_today: bool = False, now=None) -> None:
+    """Set what the child sees at the kiosk (a kind phrase or a few words, and whether a grown-up comes today)."""
+    _key_for(db, worry_id, keyring)
+    words = words.strip()
+    if phrase is not None and phrase not in hear_back.KIND_PHRASES:
+        raise ValueError("unknown kind phrase")
+    if len(words) > hear_back.MAX_WORDS or (phrase and words) or not (phrase or words or find_child_today):
+        raise ValueError("a reply is one kind phrase or a few words, and/or 'will come and find you today'")
+    if not any(hear_back.ways_to_check(db, worry_id).values()):
+        raise CannotHearBack(worry_id)
+    now = now or datetime.now(timezone.utc)
+    at = now.isoformat(timespec="microseconds")
+    # The chronology keeps what the child was told, sealed like any note; the kiosk's copy is replaced next time.
+    told = [hear_back.STATUS_WORDS["find_today"]] if find_child_today else []
+    told.append(hear_back.KIND_PHRASES[phrase] if phrase else words)
+    with db.atomic():
+        db.execute("UPDATE worries SET reply_phrase = ?, reply_words = ?, reply_at = ?, find_child_on = ?, "
+                   "updated_at = ? WHERE id = ?",
+                   [phrase, pupil_keys.seal_reply(worry_id, words) if words else None, at,
+                    hear_back.school_day(db, now) if find_child_today else None, at, worry_id])
+        _seal_note(db, worry_id, _insert_action(db, worry_id, keyring.staff_id, "reply", at),
+                   "\n".join(filter(None, told)))
+        audit(db, "reply_sent", staff_id=keyring.staff_id, worry_id=worry_id,
+              detail=", ".join(filter(None, [phrase and "kind phrase %s" % phrase, words and "own words",
+                                             find_child_today and "will come and find the child today"])))

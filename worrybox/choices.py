@@ -11,6 +11,8 @@ FEELINGS = {
     "confused": (N_("Mixed up"), "feeling-confused"),
     "okay": (N_("Okay"), "feeling-okay"),
 }
+# Allegations against staff are the head teacher's to handle: such a worry never reaches a class teacher.
+ADULT_AT_SCHOOL = "adult_at_school"
 TOPICS = {
     "friends": (N_("Friends"), "topic-friends"),
     "family": (N_("Family"), "topic-family"),
@@ -19,8 +21,11 @@ TOPICS = {
     "body": (N_("My body or health"), "topic-body"),
     "online": (N_("Something online"), "topic-online"),
     "home": (N_("Home"), "topic-home"),
+    ADULT_AT_SCHOOL: (N_("A grown-up at school"), "topic-adult_at_school"),
     "other": (N_("Something else"), "topic-other"),
 }
+# What a child may say a peer-mediator chat is about: a pupil mediator must never hear of an allegation against staff.
+CHAT_TOPICS = {key: value for key, value in TOPICS.items() if key != ADULT_AT_SCHOOL}
 PLACES = {
     "classroom": (N_("Classroom"), "place-classroom"),
     "playground": (N_("Playground"), "place-playground"),

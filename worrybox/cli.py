@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from . import keys, roster, sealing
+from . import keys, roster, sealing, staff
 from .config import DATA_DIR_ENV, NotSetUp, Paths
 from .school import AlreadySetUp, init_school, open_school, pupil_keys
 from .staff import ROLES, AccountError, create_staff, find_staff_id
@@ -117,6 +117,91 @@ def _unlock_team_keys(db, by_email, by_password_file, recovery_code_file) -> dic
     return team
 
 
+def _staff_id_or_fail(db, email) -> int:
+    staff_id = find_staff_id(db, email)
+    if staff_id is None:
+        raise click.ClickException("No member of staff has the email %s." % email)
+    return staff_id
+
+
+by_options = [
+    click.option("--by", "by_email", help="Email of the DSL who does this (their keys are unlocked for it)."),
+    click.option("--by-password-file", type=click.Path(dir_okay=False, exists=True, path_type=Path)),
+    click.option("--recovery-code-file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+                 help="Unlock the team key with the recovery code instead of a DSL's password."),
+]
+
+
+def _with_by_options(command):
+    for option in reversed(by_options):
+        command = option(command)
+    return command
+
+
+@main.command("remove-staff")
+@data_dir_option
+@click.option("--email", required=True, help="The member of staff who is leaving.")
+def remove_staff_command(data_dir, email):
+    """Remove a member of staff: they cannot sign in, and no key of theirs opens anything new."""
+    db = _open(data_dir)
+    staff_id = _staff_id_or_fail(db, email)
+    held_team_key = staff.get_staff(db, staff_id).role in keys.KEY_HOLDING_ROLES
+    try:
+        staff.remove_staff(db, staff_id)
+    except AccountError as exc:
+        raise click.ClickException(str(exc))
+    click.echo("Removed %s: they cannot sign in, and every session of theirs has ended." % email)
+    if held_team_key:
+        click.echo("Their copy of the team key is deleted. If they could have kept a copy of it, or seen the "
+                   "recovery code, run `worrybox rotate-team-key`.")
+
+
+@main.command("reset-password")
+@data_dir_option
+@click.option("--email", required=True, help="The member of staff who forgot their password.")
+@click.option("--password-file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="File whose first line is their new password (otherwise you are asked).")
+@_with_by_options
+def reset_password_command(data_dir, email, password_file, by_email, by_password_file, recovery_code_file):
+    """Give a member of staff a new password and a new key; a DSL (--by) re-wraps the team key to it."""
+    db = _open(data_dir)
+    staff_id = _staff_id_or_fail(db, email)
+    if not (by_email or recovery_code_file):
+        raise click.ClickException("A DSL resets passwords: give --by EMAIL and --by-password-file of a DSL, "
+                                   "or --recovery-code-file.")
+    team_keys = _unlock_team_keys(db, by_email, by_password_file, recovery_code_file)
+    password = _password(password_file, "New password for %s" % email)
+    try:
+        staff.reset_password(db, staff_id, password, team_keys=team_keys,
+                             by_staff_id=None if recovery_code_file else find_staff_id(db, by_email))
+    except AccountError as exc:
+        raise click.ClickException(str(exc))
+    click.echo("Reset the password of %s, with a new personal key. Worries sealed only to their old key stay "
+               "closed to them (the safeguarding team still opens every worry). They set up two-factor sign-in "
+               "again if they used it." % email)
+
+
+@main.command("rotate-team-key")
+@data_dir_option
+@_with_by_options
+def rotate_team_key_command(data_dir, by_email, by_password_file, recovery_code_file):
+    """Make a new team key for new worries (old ones still open) and print a NEW recovery code."""
+    db = _open(data_dir)
+    team_keys = _unlock_team_keys(db, by_email, by_password_file, recovery_code_file)
+    try:
+        code, _key_id, _private = staff.rotate_team_key(
+            db, team_keys, by_staff_id=None if recovery_code_file else find_staff_id(db, by_email))
+    except ValueError:
+        raise click.ClickException("Those keys do not include every team key the school has had. Use the "
+                                   "recovery code (--recovery-code-file), or the DSL who has held the key longest.")
+    click.echo("New worries are now sealed to a new team key; old worries still open for every DSL and deputy.")
+    click.echo("")
+    click.echo("NEW RECOVERY CODE (shown once):  %s" % code)
+    click.echo("")
+    click.echo("The old recovery code no longer works. Print this one and lock it away with the safeguarding records.")
+    click.echo("A DSL or deputy signed in to the console right now sees new worries once they sign in again.")
+
+
 @main.command("import-roster")
 @data_dir_option
 @click.argument("csv_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
@@ -151,7 +236,7 @@ def run(data_dir, host, kiosk_port, console_port):
 @data_dir_option
 @click.option("--interval", default=5.0, show_default=True, type=float, help="Seconds between checks.")
 def send_alerts(data_dir, interval):
-    """Deliver queued alerts by e-mail until stopped (`worrybox run` starts this for you)."""
+    """Deliver queued alerts by e-mail, and run retention daily, until stopped (`worrybox run` starts this)."""
     import signal
 
     from .alerts import run_sender
@@ -163,6 +248,19 @@ def send_alerts(data_dir, interval):
         signal.signal(signum, lambda *_: stopping.append(True))
     click.echo("Alert sender running for %s." % paths.data_dir)
     run_sender(lambda: open_school(paths), interval=interval, should_stop=lambda: bool(stopping), log=click.echo)
+
+
+@main.command()
+@data_dir_option
+@click.option("--dry-run", is_flag=True, help="Only say how many worries would be deleted.")
+def retention(data_dir, dry_run):
+    """Delete closed worries past the school's retention limit now (the alert sender does this daily)."""
+    from .retention import apply_retention
+
+    summary = apply_retention(_open(data_dir), dry_run=dry_run).summary(dry_run=dry_run)
+    click.echo(summary[0].upper() + summary[1:] + ".")
+    if dry_run:
+        click.echo("Nothing was deleted (--dry-run).")
 
 
 @main.command()

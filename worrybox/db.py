@@ -472,3 +472,63 @@ def _m0007_public_key_fingerprints(db: Database) -> None:
     db.execute("ALTER TABLE keys ADD COLUMN fingerprint TEXT")
     for key_id, public_key in db.execute("SELECT key_id, public_key FROM keys").fetchall():
         db.execute("UPDATE keys SET fingerprint = ? WHERE key_id = ?", [fingerprint(public_key), key_id])
+
+
+@migrations(name="0008_retention_and_child_protection")
+def _m0008_retention_and_child_protection(db: Database) -> None:
+    _run(
+        db,
+        # When a worry was closed (cleared if it is reopened): retention counts from here.
+        "ALTER TABLE worries ADD COLUMN closed_at TEXT",
+        # A worry staff marked as a child-protection concern is never deleted automatically.
+        "ALTER TABLE worries ADD COLUMN child_protection INTEGER NOT NULL DEFAULT 0",
+        # Worries closed before this migration: the last time their status was set to closed, else their last change.
+        """
+        UPDATE worries SET closed_at = coalesce(
+            (SELECT max(a.at) FROM actions a WHERE a.worry_id = worries.id AND a.action = 'status:closed'), updated_at)
+        WHERE status = 'closed'
+        """,
+        "CREATE INDEX worries_closed ON worries (closed_at) WHERE status = 'closed'",
+        # One child's picture gathers their chats and escalations by pseudonym.
+        "CREATE INDEX bookings_by_pupil ON bookings (pupil_ref, date)",
+        "CREATE INDEX escalations_by_pupil ON escalations (pupil_ref, created_at)",
+    )
+
+
+@migrations(name="0009_children_hear_back")
+def _m0009_children_hear_back(db: Database) -> None:
+    _run(
+        db,
+        # A keyed hash (HMAC under the pupil key) of the picture code a child chose: checkable, never the code.
+        "ALTER TABLE worries ADD COLUMN code_hash TEXT",
+        # What the child sees at the kiosk: a kind phrase by name, or staff's own few words encrypted under the
+        # pupil key (the kiosk can read them; they are never the worry), and the school day a grown-up will
+        # come and find the child.
+        "ALTER TABLE worries ADD COLUMN reply_phrase TEXT",
+        "ALTER TABLE worries ADD COLUMN reply_words BLOB",
+        "ALTER TABLE worries ADD COLUMN reply_at TEXT",
+        "ALTER TABLE worries ADD COLUMN find_child_on TEXT",
+        "CREATE INDEX worries_by_code ON worries (code_hash, created_at) WHERE code_hash IS NOT NULL",
+        # Wrong picture codes in a row from one tablet (a keyed pseudonym), and until when its checks rest.
+        """
+        CREATE TABLE code_checks (
+            tablet_ref TEXT PRIMARY KEY,
+            wrong_in_a_row INTEGER NOT NULL DEFAULT 0,
+            paused_until TEXT,
+            updated_at TEXT NOT NULL
+        )
+        """,
+    )
+
+
+@migrations(name="0010_queue_order_indexes")
+def _m0010_queue_order_indexes(db: Database) -> None:
+    _run(
+        db,
+        # The queue lists pranks last, then urgent first, then newest (worries.queue): indexes on exactly
+        # that order let both the open and the closed view read one page instead of sorting every row.
+        "CREATE INDEX worries_open_in_queue_order ON worries "
+        "((flood OR not_real_at IS NOT NULL), urgent DESC, id DESC) WHERE status != 'closed'",
+        "CREATE INDEX worries_closed_in_queue_order ON worries "
+        "((flood OR not_real_at IS NOT NULL), urgent DESC, id DESC) WHERE status = 'closed'",
+    )

@@ -1,26 +1,22 @@
 """A demo school with a made-up roster, for trying Worry Box out. Every name here is fictional."""
 
-import secrets
 from pathlib import Path
 
 from . import roster, two_factor
 from .config import Paths, write_secret_file
 from .school import init_school, open_school, pupil_keys
-from .staff import create_staff
+from .staff import create_staff, new_password
 
 SCHOOL = "Oakfield Primary School (demo)"
 DSL = ("dsl@oakfield.example", "Sam Patel")
 TEACHER = ("teacher.4b@oakfield.example", "Alex Morgan", "4B")
+HEAD = ("head@oakfield.example", "Robin Ellis")
+IT_ADMIN = ("it@oakfield.example", "Casey Jordan")
 CLASSES = {
     "3A": ["Ava Brown", "Ollie Green", "Zara Khan", "Leo Novak", "Mia Singh", "Noah Evans"],
     "4B": ["Amir Hussain", "Ella Wright", "Jacob Lewis", "Isla Kaur", "Oscar Walsh", "Ruby Nowak"],
     "5C": ["Harper Hall", "Ethan Ali", "Sofia Lee", "Arjun Gill", "Grace Young", "Max Kowalski"],
 }
-
-
-def _new_password() -> str:
-    """A password that is easy to read aloud and type: four groups of six letters and digits."""
-    return "-".join(secrets.token_hex(3) for _ in range(4))
 
 
 def create_demo_school(data_dir: Path) -> Path:
@@ -29,10 +25,12 @@ def create_demo_school(data_dir: Path) -> Path:
     logins = data_dir / "DEMO-LOGINS.txt"
     if paths.database.exists() and logins.exists():
         return logins
-    dsl_password, teacher_password = _new_password(), _new_password()
+    dsl_password, teacher_password, head_password, it_password = (new_password() for _ in range(4))
     recovery_code = init_school(paths, SCHOOL, DSL[0], DSL[1], dsl_password)
     db = open_school(paths)
     create_staff(db, TEACHER[0], TEACHER[1], "teacher", teacher_password, class_name=TEACHER[2])
+    create_staff(db, HEAD[0], HEAD[1], "head", head_password)
+    create_staff(db, IT_ADMIN[0], IT_ADMIN[1], "it_admin", it_password)
     pupils = []
     for class_name, names in CLASSES.items():
         for number, full_name in enumerate(names, start=1):
@@ -46,8 +44,11 @@ def create_demo_school(data_dir: Path) -> Path:
         "Demo school: %s (made-up people only)\n"
         "  DSL:           %s  password: %s\n"
         "  Class teacher: %s  password: %s  (class %s)\n"
+        "  Head teacher:  %s  password: %s\n"
+        "  School IT:     %s  password: %s  (reads no worry)\n"
         "  Recovery code: %s\n"
         "  Two-factor sign-in is off in this demo; a real school's DSL and deputies also give a code from a phone.\n"
-        % (SCHOOL, DSL[0], dsl_password, TEACHER[0], teacher_password, TEACHER[2], recovery_code)
+        % (SCHOOL, DSL[0], dsl_password, TEACHER[0], teacher_password, TEACHER[2], HEAD[0], head_password,
+           IT_ADMIN[0], it_password, recovery_code)
     ).encode())
     return logins

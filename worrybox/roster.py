@@ -59,11 +59,13 @@ class RosterError(Exception):
 
 
 class PupilKeys:
-    """The two keys made from the school's pupil key: one for pseudonyms, one for the roster."""
+    """The keys made from the school's pupil key: pseudonyms, the roster, picture codes, replies to children."""
 
     def __init__(self, pupil_key: bytes):
         self._ref_key = _subkey(pupil_key, b"worrybox pupil-ref")
         self._roster = ChaCha20Poly1305(_subkey(pupil_key, b"worrybox roster"))
+        self._code_key = _subkey(pupil_key, b"worrybox picture-code")
+        self._replies = ChaCha20Poly1305(_subkey(pupil_key, b"worrybox replies"))
 
     def pupil_ref(self, pupil_id: str) -> str:
         """Return the pupil's pseudonym: the same for the same id, meaningless without the key."""
@@ -81,6 +83,25 @@ class PupilKeys:
             return None
         pupil_id, first_name, last_name = json.loads(plain)
         return Pupil(pupil_id, first_name, last_name, class_name)
+
+    def picture_code_hash(self, animals) -> str:
+        """Return the keyed hash stored for a picture code (animals in the order chosen), never the code."""
+        return hmac.new(self._code_key, "|".join(animals).encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def seal_reply(self, worry_id: int, words: str) -> bytes:
+        """Encrypt staff's own words to a child so the kiosk can show them; bound to the worry's id."""
+        nonce = os.urandom(12)
+        return nonce + self._replies.encrypt(nonce, words.encode("utf-8"), _reply_aad(worry_id))
+
+    def open_reply(self, worry_id: int, sealed: bytes) -> str | None:
+        try:
+            return self._replies.decrypt(sealed[:12], sealed[12:], _reply_aad(worry_id)).decode("utf-8")
+        except InvalidTag:
+            return None
+
+
+def _reply_aad(worry_id: int) -> bytes:
+    return b"reply|worry|%d" % worry_id
 
 
 def _subkey(key: bytes, info: bytes) -> bytes:

@@ -14,8 +14,11 @@ from .db import utcnow, write_transaction
 ROLES = {
     "dsl": "Designated Safeguarding Lead",
     "deputy": "Deputy Safeguarding Lead",
+    "head": "Head teacher",
     "teacher": "Class teacher",
     "coordinator": "Mediator coordinator",
+    # Manages accounts, roster, settings and backups; no worry is ever sealed to them, no team key wrapped to them.
+    "it_admin": "School IT",
 }
 MIN_PASSWORD_LENGTH = 12
 MAX_FAILURES = 5
@@ -53,8 +56,13 @@ def check_password_strength(password: str) -> None:
                            "that open children's worries." % MIN_PASSWORD_LENGTH)
 
 
+def new_password() -> str:
+    """A password that is easy to read aloud and type: four groups of six letters and digits."""
+    return "-".join(secrets.token_hex(3) for _ in range(4))
+
+
 def create_staff(db, email: str, name: str, role: str, password: str, class_name: str | None = None,
-                 team_keys: dict[str, bytes] | None = None) -> int:
+                 team_keys: dict[str, bytes] | None = None, by_staff_id: int | None = None) -> int:
     """Add a member of staff with their own key pair; key-holding roles also get the team keys."""
     email, name = email.strip(), name.strip()
     if role not in ROLES:
@@ -66,13 +74,16 @@ def create_staff(db, email: str, name: str, role: str, password: str, class_name
     check_password_strength(password)
     if role in keys.KEY_HOLDING_ROLES and not team_keys:
         raise AccountError("A %s needs the team key: an existing DSL must unlock it (--by)." % ROLES[role])
-    if db.execute("SELECT 1 FROM staff WHERE email = ?", [email]).fetchone():
+    if find_staff_id(db, email) is not None:
         raise AccountError("There is already a member of staff with the email %s." % email)
     personal = sealing.generate_private_key()
     key_id = sealing.new_key_id("staff")
     password_hash = _hasher.hash(password)
     now = utcnow()
     with db.atomic():
+        # Someone removed who comes back gets a new account: the old row keeps its history under another email.
+        db.execute("UPDATE staff SET email = email || '#removed-' || id WHERE email = ? AND removed_at IS NOT NULL",
+                   [email])
         cursor = db.execute(
             "INSERT INTO staff (email, name, role, class_name, password_hash, key_id, wrapped_private_key, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, X'', ?)",
@@ -89,7 +100,7 @@ def create_staff(db, email: str, name: str, role: str, password: str, class_name
         db.execute("UPDATE staff SET wrapped_private_key = ? WHERE id = ?", [wrapped, staff_id])
         if role in keys.KEY_HOLDING_ROLES:
             keys.grant_team_keys(db, staff_id, team_keys)
-        audit(db, "staff_added", detail="%s (%s)" % (email, role))
+        audit(db, "staff_added", staff_id=by_staff_id, detail="%s (%s)" % (email, role))
     return staff_id
 
 
@@ -197,6 +208,96 @@ def change_password(db, member: Staff, keyring: keys.Keyring, current_password: 
         # Every browser signed in as them, this one included, must sign in again (or get a new session).
         db.execute("DELETE FROM staff_sessions WHERE staff_id = ?", [member.id])
         audit(db, "password_changed", staff_id=member.id)
+
+
+def list_staff(db) -> list[Staff]:
+    """Every current member of staff, by role then name."""
+    rows = db.execute("SELECT id, email, name, role, class_name FROM staff WHERE removed_at IS NULL").fetchall()
+    order = list(ROLES)
+    return sorted((Staff(*row) for row in rows),
+                  key=lambda m: (order.index(m.role) if m.role in order else len(order), m.name.lower()))
+
+
+def _current(db, staff_id: int) -> tuple[str, str, str]:
+    row = db.execute("SELECT email, role, key_id FROM staff WHERE id = ? AND removed_at IS NULL",
+                     [staff_id]).fetchone()
+    if row is None:
+        raise AccountError("That member of staff is not on the list (they may have been removed already).")
+    return row
+
+
+def remove_staff(db, staff_id: int, by_staff_id: int | None = None) -> None:
+    """Remove a member of staff: they cannot sign in, their sessions end, and no key of theirs opens anything new.
+
+    Their wrapped copies of the team keys are deleted and their own key retired, so nothing new is
+    sealed to it. (If they could have kept a copy of the team key, rotate it: keys.rotate_team_key.)
+    """
+    email, role, key_id = _current(db, staff_id)
+    if by_staff_id == staff_id:
+        raise AccountError("You cannot remove yourself: ask another DSL to do it.")
+    if role == "dsl" and db.execute("SELECT count(*) FROM staff WHERE role = 'dsl' AND removed_at IS NULL"
+                                    ).fetchone()[0] <= 1:
+        raise AccountError("%s is the school's only DSL: add another DSL first." % email)
+    now = utcnow()
+    with db.atomic():
+        db.execute("UPDATE staff SET removed_at = ? WHERE id = ?", [now, staff_id])
+        db.execute("DELETE FROM key_wraps WHERE holder = 'staff' AND staff_id = ?", [staff_id])
+        db.execute("UPDATE keys SET retired_at = ? WHERE key_id = ? AND retired_at IS NULL", [now, key_id])
+        db.execute("DELETE FROM staff_sessions WHERE staff_id = ?", [staff_id])
+        audit(db, "staff_removed", staff_id=by_staff_id, detail="%s (%s)" % (email, role))
+
+
+def reset_password(db, staff_id: int, password: str, team_keys: dict[str, bytes] | None = None,
+                   by_staff_id: int | None = None) -> None:
+    """Give a member of staff who forgot their password a new password and a NEW personal key pair.
+
+    Their old private key cannot be opened without the old password, so whatever was sealed only to
+    it (worries their class sent "to my teacher") stays closed to them; the DSL team still opens it,
+    because every worry is also sealed to the team key. A DSL or deputy gets the team keys again,
+    wrapped to the new key by the DSL doing the reset. Two-factor sign-in is set up again, and every
+    session of theirs ends.
+    """
+    email, role, old_key_id = _current(db, staff_id)
+    check_password_strength(password)
+    if role in keys.KEY_HOLDING_ROLES and not team_keys:
+        raise AccountError("A %s needs the team key: a DSL who holds it must do the reset." % ROLES[role])
+    personal = sealing.generate_private_key()
+    key_id = sealing.new_key_id("staff")
+    public = sealing.public_key_of(personal)
+    wrapped = sealing.wrap_with_passphrase(password, personal, keys.personal_key_context(staff_id, key_id))
+    password_hash = _hasher.hash(password)
+    now = utcnow()
+    with db.atomic():
+        db.execute("INSERT INTO keys (key_id, purpose, staff_id, public_key, fingerprint, created_at) "
+                   "VALUES (?, 'staff', ?, ?, ?, ?)", [key_id, staff_id, public, sealing.fingerprint(public), now])
+        db.execute("UPDATE keys SET retired_at = ? WHERE key_id = ? AND retired_at IS NULL", [now, old_key_id])
+        db.execute("UPDATE staff SET password_hash = ?, key_id = ?, wrapped_private_key = ? WHERE id = ?",
+                   [password_hash, key_id, wrapped, staff_id])
+        db.execute("DELETE FROM key_wraps WHERE holder = 'staff' AND staff_id = ?", [staff_id])
+        if role in keys.KEY_HOLDING_ROLES:
+            keys.grant_team_keys(db, staff_id, team_keys)
+        # The authenticator secret and backup codes were sealed to the old key: set up again at next sign-in.
+        two_factor.reset(db, staff_id)
+        db.execute("DELETE FROM staff_sessions WHERE staff_id = ?", [staff_id])
+        # Wrong guesses at the forgotten password must not lock out the new one.
+        db.execute("DELETE FROM login_attempts WHERE email_hash = ? AND succeeded = 0", [_email_hash(email)])
+        audit(db, "password_reset", staff_id=by_staff_id,
+              detail="%s (%s): new password and personal key%s; two-factor to set up again"
+              % (email, role, ", team keys wrapped to it" if role in keys.KEY_HOLDING_ROLES else ""))
+
+
+def rotate_team_key(db, team_keys: dict[str, bytes], by_staff_id: int | None = None) -> tuple[str, str, bytes]:
+    """Make a new team key for new worries and a new recovery code; return (recovery code, key id, private key).
+
+    Old team keys are retired but stay wrapped to every DSL and deputy, so old worries still open;
+    the new recovery code opens every team key, old and new, and the old code no longer opens any.
+    """
+    recovery_code = sealing.new_recovery_code()
+    with db.atomic():
+        key_id, private = keys.rotate_team_key(db, team_keys, recovery_code)
+        audit(db, "team_key_rotated", staff_id=by_staff_id,
+              detail="new team key %s for new worries; old team keys retired; new recovery code" % key_id)
+    return recovery_code, key_id, private
 
 
 def new_token() -> str:

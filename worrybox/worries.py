@@ -28,6 +28,7 @@ class NewWorry:
     drawing: str | None = None  # a PNG as a data: URL, sealed like the text
     language: str = "en"
     tablet: str | None = None
+    code_hash: str | None = None  # a keyed hash of the picture code the child chose, if any (see hear_back)
 
 
 def worry_aad(worry_id: int) -> bytes:
@@ -49,11 +50,11 @@ def post_worry(db, recipients: dict[str, bytes], worry: NewWorry, at: datetime |
     with writers_queue(db), db.atomic():
         cursor = db.execute(
             "INSERT INTO worries (submission_id, created_at, feeling, topic, place, talk_to, urgent, named, "
-            "pupil_ref, format_version, sealed_body, updated_at, language, tablet) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, X'', ?, ?, ?) ON CONFLICT(submission_id) DO NOTHING",
+            "pupil_ref, format_version, sealed_body, updated_at, language, tablet, code_hash) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, X'', ?, ?, ?, ?) ON CONFLICT(submission_id) DO NOTHING",
             [worry.submission_id, now, worry.feeling, worry.topic, worry.place, worry.talk_to, int(worry.urgent),
              int(worry.pupil is not None), worry.pupil_ref, sealing.FORMAT_VERSION, now, worry.language,
-             worry.tablet],
+             worry.tablet, worry.code_hash],
         )
         if cursor.rowcount == 0:
             existing = db.execute("SELECT id FROM worries WHERE submission_id = ?", [worry.submission_id]).fetchone()
