@@ -7,11 +7,10 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 
 from worrybox import casefile, casework
 from worrybox.staff import audit
-from worrybox.web import error_page, get_db, get_pupil_keys
+from worrybox.web import get_db, get_pupil_keys
 
 from .auth import role_required
-from .forms import ButtonForm
-from .triage import WORRY_URL
+from .triage import WORRY_URL, refuse_worry_button
 
 bp = Blueprint("pupils", __name__)
 
@@ -63,14 +62,8 @@ def export_case(pupil_ref):
 @role_required(*SAFEGUARDING)
 def mark_child_protection(worry_id):
     """Mark a worry as a child-protection concern (kept until a DSL decides), or take the mark away."""
-    db = get_db()
-    try:
-        allowed = casework.can_open(db, worry_id, g.keyring)
-    except LookupError:
-        abort(404)
-    if not allowed:
-        abort(403)
-    if not ButtonForm().validate():
-        return error_page(400, "That page had expired, so nothing was changed. Go back and press the button again.")
-    casework.set_child_protection(db, worry_id, g.keyring, concern=request.form.get("undo") != "y")
+    refused = refuse_worry_button(worry_id)
+    if refused:
+        return refused
+    casework.set_child_protection(get_db(), worry_id, g.keyring, concern=request.form.get("undo") != "y")
     return redirect(url_for("triage.worry", worry_id=worry_id), 303)

@@ -100,20 +100,28 @@ def act_on_worry(worry_id):
     return redirect(url_for("triage.worry", worry_id=worry_id), 303)
 
 
-@bp.post(WORRY_URL + "/not-real")
-@login_required
-def mark_not_real(worry_id):
-    """Mark a worry "not a real worry" (a prank), or undo that; only staff whose key opens it may."""
-    db = get_db()
+def refuse_worry_button(worry_id):
+    """For a one-button change to a worry: 404 or 403 unless this keyring opens it, a kind 400 if the page
+    expired; None when the change may go ahead."""
     try:
-        allowed = casework.can_open(db, worry_id, g.keyring)
+        allowed = casework.can_open(get_db(), worry_id, g.keyring)
     except LookupError:
         abort(404)
     if not allowed:
         abort(403)
     if not ButtonForm().validate():
         return error_page(400, "That page had expired, so nothing was changed. Go back and press the button again.")
-    throttle.mark_not_real(db, worry_id, g.staff.id, not_real=request.form.get("undo") != "y")
+    return None
+
+
+@bp.post(WORRY_URL + "/not-real")
+@login_required
+def mark_not_real(worry_id):
+    """Mark a worry "not a real worry" (a prank), or undo that; only staff whose key opens it may."""
+    refused = refuse_worry_button(worry_id)
+    if refused:
+        return refused
+    throttle.mark_not_real(get_db(), worry_id, g.staff.id, not_real=request.form.get("undo") != "y")
     return redirect(url_for("triage.worry", worry_id=worry_id), 303)
 
 

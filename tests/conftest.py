@@ -5,6 +5,8 @@ import shutil
 
 import pytest
 
+from servers import Server
+
 from kiosk import create_app as create_kiosk
 from staff_console import create_app as create_console
 from worrybox import roster, two_factor
@@ -135,3 +137,19 @@ def child(kiosk):
 @pytest.fixture
 def staff(console):
     return ConsoleHelper(console)
+
+
+@pytest.fixture
+def servers():
+    """Start servers with start(command, env); every one is stopped when the test ends, pass or fail."""
+    started = []
+
+    def start(command, env=None):
+        server = Server(command, env)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+        print("--- output of %s ---\n%s" % (" ".join(server.process.args[1:3]), server.output))  # shown on failure

@@ -6,7 +6,7 @@ import signal
 
 from conftest import DSL_EMAIL, DSL_PASSWORD, csrf_token
 from test_cli import worrybox
-from test_servers import Child, StaffMember, run_school, servers, url  # noqa: F401 (servers is a fixture)
+from test_servers import Child, StaffMember, run_school, url
 from worrybox import two_factor
 from worrybox.config import Paths
 from worrybox.school import open_school

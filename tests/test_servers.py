@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from conftest import DSL_EMAIL, DSL_PASSWORD, csrf_token, hidden_value
-from servers import HOST, ROOT, Server, free_port, url
+from servers import HOST, ROOT, free_port, url
 from worrybox import casework, keys
 from worrybox.config import Paths
 from worrybox.school import open_school
@@ -24,22 +24,6 @@ from worrybox.school import open_school
 WORRYBOX = Path(sys.executable).parent / "worrybox"
 CANARY = "SERVER-CANARY-41c9 my brother hits me 😢 — مجھے ڈر لگتا ہے"
 NOTE_CANARY = "NOTE-CANARY-8d2e rang mum after school"
-
-
-@pytest.fixture
-def servers():
-    """Start servers with start(command, env); every one is stopped when the test ends, pass or fail."""
-    started = []
-
-    def start(command, env=None):
-        server = Server(command, env)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
-        print("--- output of %s ---\n%s" % (" ".join(server.process.args[1:3]), server.output))  # shown on failure
 
 
 def run_school(servers, data_dir):

@@ -17,7 +17,7 @@ from pathlib import Path
 import requests
 
 from conftest import DSL_PASSWORD
-from test_servers import ROOT, Child, free_port, port_is_closed, servers  # noqa: F401 (servers is a fixture)
+from test_servers import ROOT, Child, free_port, port_is_closed
 from worrybox import keys, sealing
 from worrybox.config import Paths
 from worrybox.school import open_school
