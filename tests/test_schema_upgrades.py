@@ -18,6 +18,7 @@ def test_a_school_from_before_two_factor_and_floods_upgrades_and_keeps_sealing(t
     db.execute("PRAGMA foreign_keys=OFF")
     # The queue-order indexes (0010) are built on the flood columns, so they go first, and come back after.
     for statement in ("DROP INDEX worries_open_in_queue_order", "DROP INDEX worries_closed_in_queue_order",
+                      "DROP INDEX worries_pranks_by_created",
                       "DROP TABLE staff_backup_codes", "DROP INDEX worries_by_source",
                       "ALTER TABLE staff DROP COLUMN totp_wrapped_secret", "ALTER TABLE staff DROP COLUMN totp_last_step",
                       "ALTER TABLE staff DROP COLUMN totp_enrolled_at", "ALTER TABLE worries DROP COLUMN posted_from",

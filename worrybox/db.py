@@ -531,4 +531,6 @@ def _m0010_queue_order_indexes(db: Database) -> None:
         "((flood OR not_real_at IS NOT NULL), urgent DESC, id DESC) WHERE status != 'closed'",
         "CREATE INDEX worries_closed_in_queue_order ON worries "
         "((flood OR not_real_at IS NOT NULL), urgent DESC, id DESC) WHERE status = 'closed'",
+        # The queue's prank counts read only the pranks, not every worry of the last 30 days.
+        "CREATE INDEX worries_pranks_by_created ON worries (created_at) WHERE flood = 1 OR not_real_at IS NOT NULL",
     )

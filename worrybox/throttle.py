@@ -70,8 +70,8 @@ def prank_counts(db, since: datetime) -> dict[str, int]:
     """How many worries since a moment were marked as a flood, and how many staff marked not real."""
     since_text = since.isoformat(timespec="microseconds")
     flood, not_real = db.execute(
-        "SELECT coalesce(sum(flood), 0), coalesce(sum(not_real_at IS NOT NULL), 0) FROM worries WHERE created_at >= ?",
-        [since_text]).fetchone()
+        "SELECT coalesce(sum(flood), 0), coalesce(sum(not_real_at IS NOT NULL), 0) FROM worries "
+        "WHERE (flood = 1 OR not_real_at IS NOT NULL) AND created_at >= ?", [since_text]).fetchone()
     return {"flood": flood, "not_real": not_real}
 
 
