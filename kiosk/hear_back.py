@@ -4,7 +4,7 @@ from flask import Blueprint, g, render_template, request
 from flask_babel import gettext as _
 
 from worrybox import hear_back, roster, throttle
-from worrybox.web import get_db, get_pupil_keys
+from worrybox.web import form_problem, get_db, get_pupil_keys
 
 from .forms import NameCheckForm, PictureCodeForm
 from .views import class_chooser
@@ -90,12 +90,9 @@ def check_name():
         form.pupil.data = None
         return _render_name(form, request.form["show_class"] or None)
     class_name = request.form.get("class") or None
-    if not form.validate():
-        if form.csrf_token.errors:
-            form.csrf_token.errors = []
-            form.form_errors.append(_("This page was open for a long time. Please choose your name again."))
-            return _render_name(form, class_name, 400)
-        return _render_name(form, class_name, 422)
+    status = form_problem(form, _("This page was open for a long time. Please choose your name again."))
+    if status:
+        return _render_name(form, class_name, status)
     keys, db = get_pupil_keys(), get_db()
     pupil = roster.find_pupil(db, keys, form.pupil.data)
     if pupil is None:

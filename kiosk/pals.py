@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from worrybox import mediators, roster
 from worrybox.choices import CHAT_TOPICS, TOPICS
 from worrybox.escalation import school_time
-from worrybox.web import get_db, get_pupil_keys
+from worrybox.web import form_problem, get_db, get_pupil_keys
 
 from .forms import BookingForm, DoneForm, MediatorLoginForm, OutcomeForm
 from .views import class_chooser
@@ -108,12 +108,9 @@ def book_chat():
         form.pupil.data = None
         return _render_booking(form, offer, request.form["show_class"] or None)
     class_name = request.form.get("class") or None
-    if not form.validate():
-        if form.csrf_token.errors:
-            form.csrf_token.errors = []
-            form.form_errors.append(_("This page was open for a long time, so we refreshed it. Please press Book again."))
-            return _render_booking(form, offer, class_name, 400)
-        return _render_booking(form, offer, class_name, 422)
+    status = form_problem(form, _("This page was open for a long time, so we refreshed it. Please press Book again."))
+    if status:
+        return _render_booking(form, offer, class_name, status)
     keys, db = get_pupil_keys(), get_db()
     pupil = roster.find_pupil(db, keys, form.pupil.data)
     if pupil is None:

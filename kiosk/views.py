@@ -9,7 +9,7 @@ from worrybox import roster, tablets, throttle, worries
 from worrybox.choices import FEELINGS, PLACES, TALK_TO, TOPICS
 from worrybox.keys import NoRecipients, recipients_for, worry_recipients
 from worrybox.languages import DEFAULT_LANGUAGE, LANGUAGES
-from worrybox.web import get_db, get_pupil_keys
+from worrybox.web import form_problem, get_db, get_pupil_keys
 
 from .forms import WorryForm
 
@@ -150,13 +150,10 @@ def post_worry():
         # Choosing a class only shows its names; nothing is posted and nothing typed is lost.
         form.pupil.data = None
         return _render_worry_form(form, class_name=request.form["show_class"] or None, urgent=urgent)
-    if not form.validate():
-        if form.csrf_token.errors:
-            form.csrf_token.errors = []
-            form.form_errors.append(_("This page was open for a long time, so we refreshed it. "
-                                      "Your worry is still here: please press Send again."))
-            return _render_worry_form(form, 400, class_name, urgent)
-        return _render_worry_form(form, 422, class_name, urgent)
+    status = form_problem(form, _("This page was open for a long time, so we refreshed it. "
+                                  "Your worry is still here: please press Send again."))
+    if status:
+        return _render_worry_form(form, status, class_name, urgent)
     keys = get_pupil_keys()
     db = get_db()
     pupil = None

@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, g, jsonify, redirect, render_template,
 from worrybox import staff, two_factor
 from worrybox.db import get_setting
 from worrybox.keys import Keyring
-from worrybox.web import error_page, get_db
+from worrybox.web import error_page, form_problem, get_db
 
 from .forms import CodeForm, LoginForm, LogoutForm, PasswordForm
 
@@ -137,12 +137,9 @@ def login():
     form = LoginForm()
     if request.method == "GET":
         return render_template("console/login.html", form=form)
-    if not form.validate():
-        if form.csrf_token.errors:
-            form.csrf_token.errors = []
-            form.form_errors.append("The sign-in page had expired. Please sign in again.")
-            return render_template("console/login.html", form=form), 400
-        return render_template("console/login.html", form=form), 422
+    status = form_problem(form, "The sign-in page had expired. Please sign in again.")
+    if status:
+        return render_template("console/login.html", form=form), status
     db = get_db()
     result = staff.sign_in(db, form.email.data, form.password.data)
     if result is None:

@@ -9,7 +9,7 @@ from worrybox.choices import TOPICS, label
 from worrybox.db import get_setting, set_setting
 from worrybox.keys import NoRecipients, worry_recipients
 from worrybox.staff import audit
-from worrybox.web import get_db, get_pupil_keys
+from worrybox.web import form_problem, get_db, get_pupil_keys
 
 from .auth import role_required
 from .forms import (AcknowledgeForm, AddMediatorForm, ButtonForm, PauseForm, SchemeNameForm, SettingsForm,
@@ -32,13 +32,7 @@ NOT_ON_ROSTER = "(no longer on the roster)"
 
 def _check(form):
     """Validate a posted form; return None if it is good, else the status to show it again with."""
-    if form.validate():
-        return None
-    if form.csrf_token.errors:
-        form.csrf_token.errors = []
-        form.form_errors.append(EXPIRED)
-        return 400
-    return 422
+    return form_problem(form, EXPIRED)
 
 
 def _changed(event, detail):

@@ -7,7 +7,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 from worrybox import casework, escalation, hear_back, throttle, worries
 from worrybox.choices import FEELINGS, PLACES, STATUSES, TALK_TO, TOPICS, label
 from worrybox.languages import ENGLISH_NAMES, LANGUAGES
-from worrybox.web import error_page, get_db, get_pupil_keys
+from worrybox.web import error_page, form_problem, get_db, get_pupil_keys
 
 from .auth import login_required
 from .forms import ActionForm, ButtonForm, ReplyForm
@@ -84,13 +84,9 @@ def _render_worry(opened, form, status=200, reply_form=None):
 @login_required
 def act_on_worry(worry_id):
     form = ActionForm()
-    if not form.validate():
-        opened = _open_or_abort(worry_id)
-        if form.csrf_token.errors:
-            form.csrf_token.errors = []
-            form.form_errors.append("That page had expired. Your note is still here: press Save again.")
-            return _render_worry(opened, form, 400)
-        return _render_worry(opened, form, 422)
+    status = form_problem(form, "That page had expired. Your note is still here: press Save again.")
+    if status:
+        return _render_worry(_open_or_abort(worry_id), form, status)
     try:
         casework.record_action(get_db(), worry_id, g.keyring, status=form.status.data, note=form.note.data or "")
     except LookupError:
@@ -141,13 +137,9 @@ def _reply_section(worry_id, reply_form=None):
 @login_required
 def reply_to_child(worry_id):
     form = ReplyForm()
-    if not form.validate():
+    status = form_problem(form, "That page had expired. Your reply is still here: press Send again.")
+    if status:
         opened = _open_or_abort(worry_id)
-        status = 422
-        if form.csrf_token.errors:
-            form.csrf_token.errors = []
-            form.form_errors.append("That page had expired. Your reply is still here: press Send again.")
-            status = 400
         return _render_worry(opened, ActionForm(formdata=None, status=opened.status), status, reply_form=form)
     try:
         casework.send_reply(get_db(), worry_id, g.keyring, get_pupil_keys(), phrase=form.phrase.data or None,

@@ -146,6 +146,21 @@ def _add_headers(response):
     return response
 
 
+def form_problem(form, expired_message) -> int | None:
+    """Validate a posted form: None if it is good, else the status to show it again with.
+
+    An expired page (a stale CSRF token) is 400 with a kind message in the form's own errors, so the
+    page comes back with everything typed still in it; any other mistake is 422.
+    """
+    if form.validate():
+        return None
+    if form.csrf_token.errors:
+        form.csrf_token.errors = []
+        form.form_errors.append(expired_message)
+        return 400
+    return 422
+
+
 def error_page(status: int, message: str | None = None):
     """Render the shared error page with a kind message and the right status code."""
     heading, advice = ERROR_MESSAGES.get(status, ERROR_MESSAGES[500])
