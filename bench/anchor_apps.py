@@ -12,7 +12,7 @@ from pathlib import Path
 
 from flask import Flask, request
 
-from worrybox import sealing
+from worrybox import opening, sealing
 
 ANCHOR_DIR_ENV = "BENCH_ANCHOR_DIR"
 
@@ -20,7 +20,7 @@ ANCHOR_DIR_ENV = "BENCH_ANCHOR_DIR"
 def create_anchor_files(anchor_dir: Path) -> None:
     """Write the recipient public key and the empty WAL-mode database the sealed-insert anchor uses."""
     anchor_dir.mkdir(parents=True, exist_ok=True)
-    (anchor_dir / "recipient.pub").write_bytes(sealing.public_key_of(sealing.generate_private_key()))
+    (anchor_dir / "recipient.pub").write_bytes(opening.public_key_of(opening.generate_private_key()))
     connection = sqlite3.connect(anchor_dir / "anchor.db", isolation_level=None)
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("CREATE TABLE IF NOT EXISTS sealed (id INTEGER PRIMARY KEY, body BLOB NOT NULL, "

@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 
 import anchor_apps
 import seed
-from worrybox import escalation, sealing, worries
+from worrybox import escalation, opening, sealing, worries
 from worrybox.db import connect
 from worrybox.runner import DEPLOY, ROOT, gunicorn_command
 
@@ -222,14 +222,14 @@ def time_calls(function, count: int) -> dict:
 
 def seal_and_open(count: int) -> dict:
     """The raw cost of sealing 200 bytes to one ML-KEM-768+X25519 key, and of opening it."""
-    private = sealing.generate_private_key()
-    recipients = {"team-bench": sealing.public_key_of(private)}
+    private = opening.generate_private_key()
+    recipients = {"team-bench": opening.public_key_of(private)}
     plaintext, aad = os.urandom(200), b"worry|1|v1"
     sealed = sealing.seal(recipients, plaintext, aad)
-    assert sealing.open_sealed(sealed.body, "team-bench", sealed.keys["team-bench"], private, aad) == plaintext
+    assert opening.open_sealed(sealed.body, "team-bench", sealed.keys["team-bench"], private, aad) == plaintext
     return {
         "seal": time_calls(lambda: sealing.seal(recipients, plaintext, aad), count),
-        "open": time_calls(lambda: sealing.open_sealed(sealed.body, "team-bench", sealed.keys["team-bench"],
+        "open": time_calls(lambda: opening.open_sealed(sealed.body, "team-bench", sealed.keys["team-bench"],
                                                        private, aad), count),
     }
 

@@ -11,10 +11,12 @@ import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from worrybox import escalation, keys, roster, worries
+from worrybox import escalation, roster, worries
 from worrybox.config import Paths
 from worrybox.db import connect, migrate, set_setting
-from worrybox.school import init_school, open_school, pupil_keys
+from worrybox.new_school import init_school
+from worrybox.school import open_school, pupil_keys
+from worrybox.recipients import worry_recipients
 
 DSL_EMAIL = "dsl@bench.example"
 DSL_PASSWORD = "bench password for the DSL"
@@ -57,7 +59,7 @@ def seed_worries(data_dir: Path, count: int) -> None:
     paths = Paths(data_dir)
     db = open_school(paths)
     pkeys = pupil_keys(paths)
-    recipients = keys.worry_recipients(db)
+    recipients = worry_recipients(db)
     dsl_id = db.execute("SELECT id FROM staff WHERE email = ?", [DSL_EMAIL]).fetchone()[0]
     pupils = [roster.find_pupil(db, pkeys, pupil_id) for pupil_id in pupil_ids()]
     rng = random.Random(count)

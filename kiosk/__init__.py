@@ -1,6 +1,6 @@
 """The kiosk: the classroom tablet where a child posts a worry. It can seal a worry, never read one."""
 
-from worrybox.web import make_app
+from worrybox_web import make_app
 
 
 def create_app(test_config=None):

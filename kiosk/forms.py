@@ -12,7 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from worrybox.choices import FEELINGS, PLACES, TALK_TO, TOPICS
-from worrybox.forms import ReadableText, strip_text
+from worrybox_web.fields import ReadableText, strip_text
 from worrybox.hear_back import ANIMALS
 from worrybox.mediators import OUTCOMES
 from worrybox.worries import MAX_TEXT

@@ -4,7 +4,7 @@ from flask import Blueprint, g, render_template, request
 from flask_babel import gettext as _
 
 from worrybox import hear_back, roster, throttle
-from worrybox.web import form_problem, get_db, get_pupil_keys
+from worrybox_web import form_problem, get_db, get_pupil_keys
 
 from .forms import NameCheckForm, PictureCodeForm
 from .views import class_chooser

@@ -9,8 +9,8 @@ from flask_babel import gettext as _
 
 from worrybox import mediators, roster
 from worrybox.choices import CHAT_TOPICS, TOPICS
-from worrybox.escalation import school_time
-from worrybox.web import form_problem, get_db, get_pupil_keys
+from worrybox.clock import school_time
+from worrybox_web import form_problem, get_db, get_pupil_keys
 
 from .forms import BookingForm, DoneForm, MediatorLoginForm, OutcomeForm
 from .views import class_chooser

@@ -7,9 +7,9 @@ from flask_babel import gettext as _
 
 from worrybox import roster, tablets, throttle, worries
 from worrybox.choices import FEELINGS, PLACES, TALK_TO, TOPICS
-from worrybox.keys import NoRecipients, recipients_for, worry_recipients
+from worrybox.recipients import NoRecipients, recipients_for, worry_recipients
 from worrybox.languages import DEFAULT_LANGUAGE, LANGUAGES
-from worrybox.web import form_problem, get_db, get_pupil_keys
+from worrybox_web import form_problem, get_db, get_pupil_keys
 
 from .forms import WorryForm
 

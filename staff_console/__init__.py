@@ -1,11 +1,12 @@
 """The staff console: where staff sign in, open the worries their keys can open, and record what they did."""
 
-from worrybox.web import make_app
+from worrybox_web import make_app
 
 
 def create_app(test_config=None):
     """Create the staff console app."""
-    app = make_app(__name__, "console", test_config)
+    # The only view that takes a file: the roster CSV.
+    app = make_app(__name__, "console", test_config, upload_endpoints=frozenset({"people.import_roster"}))
     # Unlocked private keys, by session token: only in this process's memory, only while signed in.
     app.extensions["worrybox_keyrings"] = {}
     from . import audit_log, auth, kiosk_admin, pals, people, pupils, reports, retention, triage

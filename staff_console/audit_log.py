@@ -2,7 +2,7 @@
 
 from flask import Blueprint, render_template, request
 
-from worrybox.web import get_db
+from worrybox_web import get_db
 
 from .auth import role_required
 

@@ -9,7 +9,8 @@ from flask import Blueprint, current_app, g, jsonify, redirect, render_template,
 from worrybox import staff, two_factor
 from worrybox.db import get_setting
 from worrybox.keys import Keyring
-from worrybox.web import error_page, form_problem, get_db
+from worrybox_web import form_problem, get_db
+from worrybox_web.errors import error_page
 
 from .forms import CodeForm, LoginForm, LogoutForm, PasswordForm
 

@@ -14,7 +14,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from worrybox import retention
 from worrybox.choices import STATUSES
-from worrybox.forms import ReadableText, strip_text
+from worrybox_web.fields import ReadableText, strip_text
 from worrybox.casework import MAX_NOTE
 from worrybox.hear_back import KIND_PHRASES, MAX_WORDS
 from worrybox.languages import LANGUAGES

@@ -3,9 +3,9 @@
 from flask import Blueprint, g, redirect, render_template, request, url_for
 
 from worrybox import tablets
-from worrybox.db import set_setting
-from worrybox.staff import audit
-from worrybox.web import get_db
+from worrybox.db import set_setting, write_transaction
+from worrybox.audit import audit
+from worrybox_web import get_db
 
 from .auth import role_required
 from .forms import ButtonForm, KioskSettingsForm, TabletForm
@@ -38,7 +38,7 @@ def save_kiosk_settings():
     if status:
         return _render(settings_form=form, status=status)
     db = get_db()
-    with db.atomic():
+    with write_transaction(db):
         set_setting(db, "kiosk_language", form.kiosk_language.data)
         set_setting(db, "kiosk_idle_seconds", str(form.kiosk_idle_seconds.data))
         audit(db, "settings_changed", staff_id=g.staff.id, detail="kiosk_language, kiosk_idle_seconds")

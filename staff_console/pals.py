@@ -4,12 +4,12 @@ from datetime import datetime, timedelta, timezone
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
-from worrybox import alerts, casework, escalation, mediators, roster, worries
+from worrybox import alerts, casework, clock, escalation, mediators, roster, worries
 from worrybox.choices import TOPICS, label
-from worrybox.db import get_setting, set_setting
-from worrybox.keys import NoRecipients, worry_recipients
-from worrybox.staff import audit
-from worrybox.web import form_problem, get_db, get_pupil_keys
+from worrybox.db import get_setting, set_setting, write_transaction
+from worrybox.recipients import NoRecipients, worry_recipients
+from worrybox.audit import audit
+from worrybox_web import form_problem, get_db, get_pupil_keys
 
 from .auth import role_required
 from .forms import (AcknowledgeForm, AddMediatorForm, ButtonForm, PauseForm, SchemeNameForm, SettingsForm,
@@ -40,7 +40,7 @@ def _changed(event, detail):
 
 
 def _school_today():
-    return escalation.school_time(get_db(), datetime.now(timezone.utc)).date()
+    return clock.school_time(get_db(), datetime.now(timezone.utc)).date()
 
 
 # Names ---------------------------------------------------------------------------------------
@@ -139,7 +139,7 @@ def add_slot():
     if status:
         return _render_rota(add_form=form, status=status)
     db = get_db()
-    with db.atomic():
+    with write_transaction(db):
         slot_id = mediators.add_slot(db, form.weekday.data, form.start_time.data, form.end_time.data,
                                      form.place.data, form.capacity.data, form.mediators.data)
         _changed("rota_changed", "slot %d added: %s %s-%s, %d places, %d mediators" % (
@@ -158,7 +158,7 @@ def change_slot_mediators(slot_id):
     if status:
         return _render_rota(slot_forms={slot_id: {"mediators": form}}, status=status)
     db = get_db()
-    with db.atomic():
+    with write_transaction(db):
         mediators.set_slot_mediators(db, slot_id, form.mediators.data)
         _changed("rota_changed", "slot %d mediators changed: %d on duty" % (slot_id, len(form.mediators.data)))
     return redirect(url_for("pals.rota"), 303)
@@ -174,7 +174,7 @@ def pause_slot(slot_id):
     if status:
         return _render_rota(slot_forms={slot_id: {"pause": form}}, status=status)
     db = get_db()
-    with db.atomic():
+    with write_transaction(db):
         mediators.pause_slot(db, slot_id, form.until.data)
         _changed("rota_changed", "slot %d paused until %s" % (slot_id, form.until.data.isoformat()))
     return redirect(url_for("pals.rota"), 303)
@@ -186,7 +186,7 @@ def _slot_button(slot_id, change, detail):
     if not ButtonForm().validate():
         return _render_rota(notice=BUTTON_EXPIRED, status=400)
     db = get_db()
-    with db.atomic():
+    with write_transaction(db):
         change(db, slot_id)
         _changed("rota_changed", "slot %d %s" % (slot_id, detail))
     return redirect(url_for("pals.rota"), 303)
@@ -256,7 +256,7 @@ def rename_scheme():
     if status:
         return _render_mediators(scheme_form=form, status=status)
     db = get_db()
-    with db.atomic():
+    with write_transaction(db):
         set_setting(db, "scheme_name", form.scheme_name.data)
         _changed("settings_changed", "scheme_name")
     return redirect(url_for("pals.mediators_page"), 303)
@@ -275,7 +275,7 @@ def add_mediator():
         return _render_mediators(add_form=form, class_name=class_name, status=status)
     pupil_ref = get_pupil_keys().pupil_ref(form.pupil.data)
     db = get_db()
-    with db.atomic():
+    with write_transaction(db):
         mediators.set_mediator(db, pupil_ref, active=True)
         _changed("mediators_changed", "mediator added: %s" % pupil_ref)
     return redirect(url_for("pals.mediators_page"), 303)
@@ -307,7 +307,7 @@ def _set_active(pupil_ref, active):
     if not ButtonForm().validate():
         return _button_refused()
     db = get_db()
-    with db.atomic():
+    with write_transaction(db):
         mediators.set_mediator(db, pupil_ref, active=active)
         _changed("mediators_changed", "mediator %s: %s" % ("restarted" if active else "stopped", pupil_ref))
     return redirect(url_for("pals.mediators_page"), 303)
@@ -320,7 +320,7 @@ def new_mediator_pin(pupil_ref):
     if not ButtonForm().validate():
         return _button_refused()
     db = get_db()
-    with db.atomic():
+    with write_transaction(db):
         pin = mediators.new_pin(db, pupil_ref)
         _changed("mediators_changed", "new PIN given: %s" % pupil_ref)
     # Shown once, in this response only: never in a URL, a cookie, a log or the database.
@@ -449,7 +449,7 @@ def save_settings():
         host=form.smtp_host.data or "", port=form.smtp_port.data or DEFAULT_PORTS[form.smtp_security.data],
         security=form.smtp_security.data, username=form.smtp_username.data or "", password=password,
         sender=form.smtp_sender.data or DEFAULT_SENDER, recipients=tuple(email_list(form.alert_recipients.data)))
-    with db.atomic():
+    with write_transaction(db):
         set_setting(db, "visit_threshold", str(form.visit_threshold.data))
         set_setting(db, "visit_window_days", str(form.visit_window_days.data))
         alerts.save_smtp_settings(db, smtp)

@@ -3,12 +3,14 @@
 from flask import Blueprint, abort, current_app, g, render_template
 
 from worrybox import keys, roster, staff
-from worrybox.staff import ROLES, AccountError, audit
-from worrybox.web import get_db, get_pupil_keys
+from worrybox.staff import ROLES, AccountError
+from worrybox.audit import audit
+from worrybox_web import get_db, get_pupil_keys
 
 from .auth import forget_keyrings_of, role_required
 from .forms import AddStaffForm, ButtonForm, ResetPasswordForm, RosterForm, RotateTeamKeyForm
 from .pals import BUTTON_EXPIRED, ID, _check
+from worrybox.db import write_transaction
 
 bp = Blueprint("people", __name__)
 
@@ -186,7 +188,7 @@ def import_roster():
     except roster.RosterError as exc:
         return _render_roster(form, problems=exc.problems, status=422)
     db = get_db()
-    with db.atomic():
+    with write_transaction(db):
         added, updated = roster.import_roster(db, get_pupil_keys(), pupils)
         audit(db, "roster_imported", staff_id=g.staff.id,
               detail="%d pupils: %d new, %d updated" % (len(pupils), added, updated))

@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
 from worrybox import casefile, casework
-from worrybox.staff import audit
-from worrybox.web import get_db, get_pupil_keys
+from worrybox.audit import audit
+from worrybox_web import get_db, get_pupil_keys
 
 from .auth import role_required
 from .triage import WORRY_URL, refuse_worry_button

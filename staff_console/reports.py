@@ -5,9 +5,9 @@ from datetime import date, datetime, timedelta, timezone
 from flask import Blueprint, Response, g, render_template, request
 from markupsafe import Markup
 
-from worrybox import escalation, report
-from worrybox.staff import audit
-from worrybox.web import get_db
+from worrybox import clock, report
+from worrybox.audit import audit
+from worrybox_web import get_db
 
 from .auth import role_required
 
@@ -19,7 +19,7 @@ DEFAULT_WEEKS = 12
 
 def _period():
     """The dates asked for, or the last twelve weeks; with a kind message for dates that make no sense."""
-    today = escalation.school_time(get_db(), datetime.now(timezone.utc)).date()
+    today = clock.school_time(get_db(), datetime.now(timezone.utc)).date()
     start_text, end_text = request.args.get("start", ""), request.args.get("end", "")
     message = None
     try:

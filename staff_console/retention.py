@@ -5,9 +5,9 @@ from datetime import datetime, timedelta, timezone
 from flask import Blueprint, g, redirect, render_template, url_for
 
 from worrybox import retention
-from worrybox.db import get_setting
-from worrybox.staff import audit
-from worrybox.web import get_db
+from worrybox.db import get_setting, write_transaction
+from worrybox.audit import audit
+from worrybox_web import get_db
 
 from .auth import role_required
 from .forms import RetentionForm
@@ -50,7 +50,7 @@ def save_retention():
     if status:
         return _render(form, status)
     db = get_db()
-    with db.atomic():
+    with write_transaction(db):
         if form.retention_days.data != retention.retention_days(db):
             retention.set_retention_days(db, form.retention_days.data)
             audit(db, "settings_changed", staff_id=g.staff.id,

@@ -4,10 +4,11 @@ from datetime import datetime, timedelta, timezone
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
-from worrybox import casework, escalation, hear_back, throttle, worries
+from worrybox import casework, clock, hear_back, throttle, worries
 from worrybox.choices import FEELINGS, PLACES, STATUSES, TALK_TO, TOPICS, label
 from worrybox.languages import ENGLISH_NAMES, LANGUAGES
-from worrybox.web import error_page, form_problem, get_db, get_pupil_keys
+from worrybox_web import form_problem, get_db, get_pupil_keys
+from worrybox_web.errors import error_page
 
 from .auth import login_required
 from .forms import ActionForm, ButtonForm, ReplyForm
@@ -45,10 +46,10 @@ def queue():
     items, more = worries.queue(db, g.keyring.private_keys, page=page, status=show)
     now = datetime.now(timezone.utc)
     pranks = throttle.prank_counts(db, now - timedelta(days=PRANK_DAYS))
-    zone = escalation.school_time(db, now).tzinfo
+    zone = clock.school_time(db, now).tzinfo
     for item in items:
         item["overdue"] = worries.is_overdue(item, now, zone)
-    monday = escalation.school_time(db, now).date() - timedelta(days=escalation.school_time(db, now).weekday())
+    monday = clock.school_time(db, now).date() - timedelta(days=clock.school_time(db, now).weekday())
     week_start = datetime.combine(monday, datetime.min.time(), zone)
     median = worries.median_minutes_to_first_read(db, week_start)
     return render_template("console/queue.html", items=items, page=page, more=more, show=show, pranks=pranks,

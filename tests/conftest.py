@@ -11,7 +11,8 @@ from kiosk import create_app as create_kiosk
 from staff_console import create_app as create_console
 from worrybox import roster, two_factor
 from worrybox.config import Paths
-from worrybox.school import init_school, open_school, pupil_keys
+from worrybox.new_school import init_school
+from worrybox.school import open_school, pupil_keys
 from worrybox.staff import create_staff
 
 DSL_EMAIL = "dsl@school.example"

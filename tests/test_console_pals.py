@@ -6,10 +6,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from conftest import PUPILS, TEACHER_EMAIL, TEACHER_PASSWORD, csrf_token
-from worrybox import escalation, keys, mediators, worries
+from worrybox import clock, escalation, mediators, worries
 from worrybox.config import Paths
 from worrybox.school import pupil_keys
 from worrybox.staff import create_staff
+from worrybox.recipients import worry_recipients
 
 COORDINATOR_EMAIL = "pals.lead@school.example"
 COORDINATOR_PASSWORD = "coordinator password 1"
@@ -57,12 +58,12 @@ def _add_slot(console, **fields):
 
 
 def _school_today(db):
-    return escalation.school_time(db, datetime.now(timezone.utc)).date()
+    return clock.school_time(db, datetime.now(timezone.utc)).date()
 
 
 def _post_named_worries(db, pupil, ref, count, text="a worry"):
     for n in range(count):
-        worries.post_worry(db, keys.worry_recipients(db), worries.NewWorry(
+        worries.post_worry(db, worry_recipients(db), worries.NewWorry(
             submission_id="pals-test-%s-%d-%s" % (pupil.pupil_id, n, text[:6].replace(" ", "")),
             feeling="sad", text=text, pupil=pupil, pupil_ref=ref))
 
@@ -115,7 +116,7 @@ def test_the_coordinator_never_sees_worry_text_anywhere(child, coordinator, cons
     assert child.post(text=CANARY, feeling="scared", pupil="P003", **{"class": "5C"}).status_code == 303
     day = mediators.bookable_days(_school_today(db))[1]
     slot_id = mediators.add_slot(db, day.weekday(), "12:00", "12:30", "the Library", 2, [pals["P001"]])
-    now_local = escalation.school_time(db, datetime.now(timezone.utc))
+    now_local = clock.school_time(db, datetime.now(timezone.utc))
     mediators.book(db, slot_id, day, pals["P003"], "family", now_local)
     coordinator()
     assert console.get("/worries/1").status_code == 403
@@ -161,7 +162,7 @@ def test_a_paused_slot_is_shown_paused_and_not_offered_until_it_is_resumed(coord
     response = _post(console, "/rota", "/rota/%d/pause" % slot_id, {prefix + "until": until.isoformat()}, prefix)
     assert response.status_code == 303
     assert "Paused until %s" % until.strftime("%a %-d %b %Y") in _html(console.get("/rota"))
-    now_local = escalation.school_time(db, datetime.now(timezone.utc))
+    now_local = clock.school_time(db, datetime.now(timezone.utc))
     assert slot_id not in {offer.slot.id for offer in mediators.upcoming(db, now_local)}
     assert _post(console, "/rota", "/rota/%d/resume" % slot_id, {}).status_code == 303
     assert "Paused until" not in _html(console.get("/rota"))
@@ -315,7 +316,7 @@ def test_renaming_the_scheme_shows_the_new_name(coordinator, console, db):
 def test_bookings_show_the_childs_first_name_class_topic_and_how_it_went(coordinator, console, db, pals):
     day = mediators.bookable_days(_school_today(db))[1]
     slot_id = mediators.add_slot(db, day.weekday(), "12:00", "12:30", "the Library", 3, [pals["P001"]])
-    now_local = escalation.school_time(db, datetime.now(timezone.utc))
+    now_local = clock.school_time(db, datetime.now(timezone.utc))
     came = mediators.book(db, slot_id, day, pals["P003"], "friends", now_local)
     mediators.book(db, slot_id, day, pals["P002"], None, now_local)
     mediators.record_outcome(db, came, pals["P001"], attended=True, outcome="another_chat")

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-import worrybox.web
+import worrybox_web
 from conftest import KioskHelper
 from kiosk import create_app as create_kiosk
 from worrybox.config import NotSetUp
@@ -152,7 +152,7 @@ def test_with_a_read_only_database_the_kiosk_says_resting_and_stores_nothing(sch
 def sqlite_fault(monkeypatch):
     """Make every request's database connection fail its writes the way SQLite would ('full' or 'read-only')."""
     def install(kind):
-        real_connect = worrybox.web.connect
+        real_connect = worrybox_web.connect
 
         def connect(path=None):
             db = real_connect(path)
@@ -162,7 +162,7 @@ def sqlite_fault(monkeypatch):
             else:
                 db.execute("PRAGMA query_only = ON")
             return db
-        monkeypatch.setattr(worrybox.web, "connect", connect)
+        monkeypatch.setattr(worrybox_web, "connect", connect)
     return install
 
 

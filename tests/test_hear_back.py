@@ -11,6 +11,7 @@ from conftest import DSL_PASSWORD, OTHER_TEACHER_EMAIL, OTHER_TEACHER_PASSWORD, 
 from worrybox import hear_back, keys, tablets
 from worrybox.config import Paths
 from worrybox.school import pupil_keys
+from worrybox.recipients import worry_recipients
 
 CANARY = "HEDGEHOG-CANARY-93 someone takes my lunch"
 CODE = ("cat", "dog", "fish")
@@ -326,7 +327,7 @@ def test_a_school_from_before_this_feature_upgrades_and_its_old_worries_can_get_
     from worrybox.db import migrations
     from worrybox import worries
 
-    worries.post_worry(db, keys.worry_recipients(db), worries.NewWorry("before-hearing-back-01", text="kept"))
+    worries.post_worry(db, worry_recipients(db), worries.NewWorry("before-hearing-back-01", text="kept"))
     for statement in ("DROP INDEX worries_by_code", "DROP TABLE code_checks",
                       *("ALTER TABLE worries DROP COLUMN %s" % column
                         for column in ("code_hash", "reply_phrase", "reply_words", "reply_at", "find_child_on"))):

@@ -13,7 +13,7 @@ from conftest import DSL_EMAIL, DSL_PASSWORD, KioskHelper, csrf_token, hidden_va
 from worrybox import roster
 from worrybox.config import Paths
 from worrybox.school import pupil_keys
-from worrybox.web import MAX_REQUEST_BYTES
+from worrybox_web import MAX_REQUEST_BYTES
 
 KIOSK_TEXT = "KEEP-MY-WORDS the big boys took my ball"
 NOTE_TEXT = "KEEP-MY-NOTE spoke to the child at break"

@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from conftest import DSL_EMAIL, DSL_PASSWORD, ConsoleHelper, csrf_token
-from worrybox import casework, keys, sealing
+from worrybox import casework, keys, opening
 
 COOKIE = "worrybox_console"
 NEW_PASSWORD = "a brand new long password"
@@ -51,7 +51,7 @@ def test_the_new_password_signs_in_and_unlocks_the_same_keys_and_the_old_one_doe
     assert ConsoleHelper(console_app.test_client()).login(DSL_EMAIL, DSL_PASSWORD).status_code == 401
     assert ConsoleHelper(console_app.test_client()).login(DSL_EMAIL, NEW_PASSWORD).status_code == 303
     assert keys.unlock_keyring(db, 1, NEW_PASSWORD).private_keys == before.private_keys
-    with pytest.raises(sealing.OpenError):
+    with pytest.raises(opening.OpenError):
         keys.unlock_keyring(db, 1, DSL_PASSWORD)
 
 

@@ -1,13 +1,14 @@
 """Nobody but the right staff can read a worry: not the database file, not the logs, not the kiosk."""
 
 import logging
+import json
 import subprocess
 import sys
 import textwrap
 
 from conftest import DSL_PASSWORD, csrf_token
 
-from worrybox import keys, sealing, worries
+from worrybox import keys, opening, sealing, worries
 
 TEXT_CANARY = "ZEBRA-CANARY-41 my brother hurts me"
 NOTE_CANARY = "OTTER-CANARY-77 called the family"
@@ -90,8 +91,8 @@ def test_kiosk_cannot_open_a_worry_with_anything_it_can_reach(child, data_dir, d
         for window in windows:
             for key_id, sealed_key in sealed_keys:
                 try:
-                    sealing.open_sealed(body, key_id, sealed_key, window, worries.worry_aad(1))
-                except sealing.OpenError:
+                    opening.open_sealed(body, key_id, sealed_key, window, worries.worry_aad(1))
+                except opening.OpenError:
                     continue
                 raise AssertionError("the kiosk could open a worry")
 
@@ -103,13 +104,53 @@ def test_no_kiosk_page_returns_worry_text(child, kiosk_app, kiosk):
             assert TEXT_CANARY not in kiosk.get(rule.rule).get_data(as_text=True), rule.rule
 
 
-def test_kiosk_never_imports_the_code_that_opens_worries():
+# What opens a worry or unwraps a key: none of it may be loaded in a kiosk process, by construction.
+OPENING_MODULES = ("worrybox.opening", "worrybox.keys", "worrybox.staff", "worrybox.two_factor",
+                   "worrybox.casework", "worrybox.casefile", "worrybox.new_school", "staff_console")
+OPENING_NAMES = ("open_sealed", "unwrap_with_private", "unwrap_with_passphrase", "unlock_keyring",
+                 "unlock_team_with_recovery", "open_worry", "read_worry")
+# Source that opens an HPKE seal or builds a private key from its bytes.
+OPENING_CODE = ("SUITE.decrypt", "from_seed_bytes", "from_private_bytes", "hash_secret_raw")
+
+
+def test_kiosk_process_cannot_unwrap_a_key_or_open_a_worry_after_serving_one(data_dir):
     script = textwrap.dedent("""
-        import sys
-        import kiosk
-        import kiosk.views, kiosk.forms
-        opened = [name for name in ("worrybox.casework", "staff_console") if name in sys.modules]
-        print(",".join(opened))
+        import inspect, json, re, sys
+        from kiosk import create_app
+        app = create_app({"DATA_DIR": sys.argv[1], "TESTING": True})
+        client = app.test_client()
+        page = client.get("/worry").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        posted = client.post("/worry", data={"csrf_token": token, "text": "a worry", "feeling": "sad",
+                                             "submission_id": "guard-test-submission-01"})
+        ours = {name: module for name, module in sys.modules.items()
+                if name.split(".")[0] in ("worrybox", "worrybox_web", "kiosk", "staff_console")}
+        sources = {name: inspect.getsource(module) for name, module in ours.items()}
+        print(json.dumps({"status": posted.status_code, "location": posted.headers.get("Location"),
+                          "modules": sorted(ours),
+                          "names": sorted("%s.%s" % (m, n) for m, mod in ours.items() for n in dir(mod)),
+                          "sources": sources}))
+    """)
+    result = subprocess.run([sys.executable, "-c", script, str(data_dir)], capture_output=True, text=True, check=True)
+    seen = json.loads(result.stdout)
+    assert seen["status"] == 303 and seen["location"].endswith("/thanks"), "the kiosk served and stored a worry"
+    assert "worrybox.sealing" in seen["modules"] and "kiosk.views" in seen["modules"]
+    loaded = [name for name in seen["modules"] if name.startswith(OPENING_MODULES)]
+    assert loaded == [], "the kiosk loaded code that opens worries"
+    exposed = [name for name in seen["names"] if name.rsplit(".", 1)[1] in OPENING_NAMES]
+    assert exposed == [], "a module the kiosk loaded can open a worry or unwrap a key"
+    opening_code = [(name, code) for name, source in seen["sources"].items() for code in OPENING_CODE if code in source]
+    assert opening_code == [], "a module the kiosk loaded holds code that opens a seal or builds a private key"
+
+
+def test_core_imports_no_flask_wtforms_or_babel():
+    script = textwrap.dedent("""
+        import importlib, pkgutil, sys, worrybox
+        for info in pkgutil.iter_modules(worrybox.__path__):
+            if info.name != "__main__":
+                importlib.import_module("worrybox." + info.name)
+        print(",".join(sorted(m for m in sys.modules if m.split(".")[0] in ("flask", "wtforms", "flask_wtf",
+                                                                             "flask_babel", "werkzeug", "jinja2"))))
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == ""

@@ -15,6 +15,7 @@ from worrybox.config import Paths
 from worrybox.db import get_setting, migrations, set_setting
 from worrybox.school import open_school, pupil_keys
 from worrybox.staff import ROLES, create_staff
+from worrybox.recipients import worry_recipients
 
 AMIRA, TOMASZ, HARJIT = PUPILS
 NOW = datetime.now(timezone.utc)
@@ -38,7 +39,7 @@ def _html(response):
 def _post(db, text, pupil=None, ref=None, at=None, recipients=None, urgent=False, topic="friends"):
     """Post a worry as the kiosk does; named when a pupil is given."""
     worry_id, _ = worries.post_worry(
-        db, recipients or keys.worry_recipients(db),
+        db, recipients or worry_recipients(db),
         worries.NewWorry(submission_id="picture-%s" % text, text=text, feeling="sad", topic=topic, urgent=urgent,
                          pupil=pupil, pupil_ref=ref),
         at=at)
@@ -49,7 +50,7 @@ def _teacher_recipients(db, email=TEACHER_EMAIL):
     """The team key and one teacher's own key, as routing to "my teacher" seals a worry."""
     key_id, public = db.execute("SELECT k.key_id, k.public_key FROM staff s JOIN keys k ON k.key_id = s.key_id "
                                 "WHERE s.email = ?", [email]).fetchone()
-    return {**keys.worry_recipients(db), key_id: public}
+    return {**worry_recipients(db), key_id: public}
 
 
 def _audit(db, event):
@@ -86,7 +87,7 @@ def test_the_dsl_sees_a_childs_worries_chats_escalations_and_notes_in_date_order
     _post(db, "TOMASZ-WORRY-CANARY", TOMASZ, refs["P002"], at=NOW - timedelta(days=2))
     casework.record_action(db, first, dsl_keyring, status="in_progress", note="SPOKE-TO-AMIRA-NOTE")
     escalation_id = db.execute("SELECT id FROM escalations WHERE worry_id = ?", [urgent]).fetchone()[0]
-    casework.acknowledge_escalation(db, escalation_id, dsl_keyring, "CALLED-HOME-NOTE", keys.worry_recipients(db))
+    casework.acknowledge_escalation(db, escalation_id, dsl_keyring, "CALLED-HOME-NOTE", worry_recipients(db))
 
     staff.login()
     response = console.get("/pupils/%s" % amira)
@@ -272,7 +273,7 @@ def test_retention_deletes_exactly_the_closed_non_cp_worries_older_than_the_limi
     old = _closed(db, dsl_keyring, "OLD-CLOSED", 400, note="OLD-NOTE")
     old_named = _closed(db, dsl_keyring, "OLD-NAMED-URGENT", 366, pupil=AMIRA, ref=amira, urgent=True)
     escalation_id = db.execute("SELECT id FROM escalations WHERE worry_id = ?", [old_named]).fetchone()[0]
-    casework.acknowledge_escalation(db, escalation_id, dsl_keyring, "ACK-NOTE", keys.worry_recipients(db))
+    casework.acknowledge_escalation(db, escalation_id, dsl_keyring, "ACK-NOTE", worry_recipients(db))
     kept = {
         "cp": _closed(db, dsl_keyring, "OLD-CP", 400),
         "recent": _closed(db, dsl_keyring, "RECENTLY-CLOSED", 300),

@@ -6,9 +6,10 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from conftest import PUPILS
-from worrybox import keys, report, worries
+from worrybox import report, worries
 from worrybox.config import Paths
 from worrybox.school import pupil_keys
+from worrybox.recipients import worry_recipients
 
 TERM_START, TERM_END = date(2026, 9, 7), date(2026, 10, 16)  # six weeks
 CANARY = "REPORT-CANARY my secret words"
@@ -17,7 +18,7 @@ CANARY = "REPORT-CANARY my secret words"
 @pytest.fixture
 def seeded(db, data_dir):
     """A term with 12 toilet worries, 3 playground worries, 2 urgent; and 6 worries the term before."""
-    recipients = keys.worry_recipients(db)
+    recipients = worry_recipients(db)
     ref = pupil_keys(Paths(data_dir)).pupil_ref("P001")
     moment = datetime(2026, 9, 8, 10, 0, tzinfo=timezone.utc)
     posted = []

@@ -14,10 +14,11 @@ import pytest
 
 from conftest import (DSL_EMAIL, DSL_PASSWORD, OTHER_TEACHER_EMAIL, OTHER_TEACHER_PASSWORD, TEACHER_EMAIL,
                       TEACHER_PASSWORD, ConsoleHelper, csrf_token)
-from worrybox import keys, mediators, sealing, staff as accounts, two_factor, worries
+from worrybox import keys, mediators, opening, staff as accounts, two_factor, worries
 from worrybox.config import Paths
 from worrybox.school import pupil_keys
 from worrybox.staff import create_staff, find_staff_id
+from worrybox.recipients import recipients_for, worry_recipients
 
 HEAD_EMAIL, HEAD_PASSWORD = "head@school.example", "head teacher password"
 IT_EMAIL, IT_PASSWORD = "it@school.example", "school it password"
@@ -42,9 +43,9 @@ def _opens(db, worry_id, keyring) -> bool:
     for key_id, sealed_key in db.execute("SELECT key_id, sealed_key FROM worry_keys WHERE worry_id = ?", [worry_id]):
         for private in keyring.private_keys.values():
             try:
-                sealing.open_sealed(body, key_id, sealed_key, private, worries.worry_aad(worry_id))
+                opening.open_sealed(body, key_id, sealed_key, private, worries.worry_aad(worry_id))
                 return True
-            except sealing.OpenError:
+            except opening.OpenError:
                 pass
     return False
 
@@ -116,7 +117,7 @@ def test_a_secret_worry_for_my_teacher_reaches_only_the_safeguarding_team_and_sa
     thanks = _post(child, talk_to="teacher", feeling="sad", text="no name on this one")
     worry_id = _latest_worry(db)
     assert [row[0] for row in db.execute("SELECT key_id FROM worry_keys WHERE worry_id = ?", [worry_id])] \
-        == list(keys.worry_recipients(db))
+        == list(worry_recipients(db))
     assert not _opens(db, worry_id, _keyring(db, TEACHER_EMAIL, TEACHER_PASSWORD))
     assert "safeguarding team" in thanks and "class teacher" not in thanks
 
@@ -244,7 +245,7 @@ def test_school_it_can_never_be_given_the_team_key(db, it_admin):
 
 def test_recipients_never_include_school_it_even_with_a_class_name(db, it_admin, head):
     for topic, talk_to in [("friends", "teacher"), ("adult_at_school", "teacher"), (None, None)]:
-        recipients, _readers = keys.recipients_for(db, topic, talk_to, "4B")
+        recipients, _readers = recipients_for(db, topic, talk_to, "4B")
         it_key = db.execute("SELECT key_id FROM staff WHERE id = ?", [it_admin]).fetchone()[0]
         assert it_key not in recipients
 
@@ -335,7 +336,7 @@ def test_after_team_key_rotation_old_and_new_worries_open_for_a_dsl_and_a_remove
     recovered = keys.unlock_team_with_recovery(db, new_code)
     assert set(recovered) == {row[0] for row in db.execute("SELECT key_id FROM keys WHERE purpose = 'team'")}
     assert _opens(db, old_worry, keys.Keyring(0, recovered)) and _opens(db, new_worry, keys.Keyring(0, recovered))
-    with pytest.raises(sealing.OpenError):
+    with pytest.raises(opening.OpenError):
         keys.unlock_team_with_recovery(db, recovery_code)
     dsl_id = find_staff_id(db, DSL_EMAIL)
     assert _audit(db, "staff_removed") == [(dsl_id, "%s (dsl)" % SECOND_DSL_EMAIL)]
@@ -402,7 +403,7 @@ def test_a_password_reset_by_a_dsl_lets_a_deputy_sign_in_with_the_new_password_a
     assert staff.login(DEPUTY_EMAIL, NEW_PASSWORD).status_code == 303
     assert "TEAM-WORRY" in _html(console.get("/worries/%d" % worry_id))
     assert _opens(db, worry_id, _keyring(db, DEPUTY_EMAIL, NEW_PASSWORD))
-    with pytest.raises(sealing.OpenError):
+    with pytest.raises(opening.OpenError):
         _keyring(db, DEPUTY_EMAIL, DEPUTY_PASSWORD)
     [(by, detail)] = _audit(db, "password_reset")
     assert by == find_staff_id(db, DSL_EMAIL) and NEW_PASSWORD not in detail
@@ -511,6 +512,6 @@ def test_the_command_line_rotates_the_team_key_and_prints_a_new_recovery_code(da
     new_worry = _latest_worry(db)
     dsl = _keyring(db, DSL_EMAIL, DSL_PASSWORD)
     assert _opens(db, old_worry, dsl) and _opens(db, new_worry, dsl)
-    assert len(keys.worry_recipients(db)) == 1 and set(keys.worry_recipients(db)) <= set(dsl.private_keys)
+    assert len(worry_recipients(db)) == 1 and set(worry_recipients(db)) <= set(dsl.private_keys)
     assert _opens(db, new_worry, keys.Keyring(0, keys.unlock_team_with_recovery(db, new_code)))
     assert _audit(db, "team_key_rotated")[0][0] is None

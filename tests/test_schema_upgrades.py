@@ -4,7 +4,8 @@ from conftest import DSL_PASSWORD
 from worrybox import keys, sealing, worries
 from worrybox.db import connect, migrations
 from worrybox.config import Paths
-from worrybox.school import init_school
+from worrybox.new_school import init_school
+from worrybox.recipients import worry_recipients
 
 OURS = ("0004_staff_two_factor", "0005_prank_floods", "0007_public_key_fingerprints")
 
@@ -14,7 +15,7 @@ def test_a_school_from_before_two_factor_and_floods_upgrades_and_keeps_sealing(t
     paths = Paths(tmp_path / "school")
     init_school(paths, "Old School", "dsl@old.example", "Old DSL", DSL_PASSWORD)
     db = connect(paths.database)
-    worries.post_worry(db, keys.worry_recipients(db), worries.NewWorry("before-the-upgrade-0001", text="kept"))
+    worries.post_worry(db, worry_recipients(db), worries.NewWorry("before-the-upgrade-0001", text="kept"))
     db.execute("PRAGMA foreign_keys=OFF")
     # The queue-order indexes (0010) are built on the flood columns, so they go first, and come back after.
     for statement in ("DROP INDEX worries_open_in_queue_order", "DROP INDEX worries_closed_in_queue_order",
@@ -34,7 +35,7 @@ def test_a_school_from_before_two_factor_and_floods_upgrades_and_keeps_sealing(t
     assert migrations.pending(db) == []
     for public, fingerprint in db.execute("SELECT public_key, fingerprint FROM keys"):
         assert fingerprint == sealing.fingerprint(public)
-    assert keys.worry_recipients(db), "the kiosk can still seal after the upgrade"
+    assert worry_recipients(db), "the kiosk can still seal after the upgrade"
     assert db.execute("SELECT flood, not_real_at, posted_from FROM worries").fetchall() == [(0, None, None)]
     assert db.execute("SELECT totp_wrapped_secret, totp_last_step FROM staff").fetchall() == [(None, None)]
     keyring = keys.unlock_keyring(db, 1, DSL_PASSWORD)

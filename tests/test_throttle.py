@@ -9,7 +9,7 @@ from conftest import OTHER_TEACHER_EMAIL, OTHER_TEACHER_PASSWORD, ConsoleHelper,
 from worrybox import throttle, worries
 from worrybox.db import set_setting
 from worrybox.config import Paths
-from worrybox.keys import worry_recipients
+from worrybox.recipients import worry_recipients
 from worrybox.school import pupil_keys
 
 START = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)

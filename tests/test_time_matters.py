@@ -4,7 +4,8 @@ import re
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from worrybox import keys, worries
+from worrybox import worries
+from worrybox.recipients import worry_recipients
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -25,7 +26,7 @@ def test_a_worry_posted_on_friday_should_be_read_by_monday_lunchtime():
 
 
 def _post(db, n, at, urgent=False):
-    return worries.post_worry(db, keys.worry_recipients(db), worries.NewWorry(
+    return worries.post_worry(db, worry_recipients(db), worries.NewWorry(
         submission_id="time-%02d-xxxxxxxxxxxxxx" % n, feeling="sad", urgent=urgent), at=at)[0]
 
 

@@ -18,7 +18,7 @@ import requests
 
 from conftest import DSL_PASSWORD
 from test_servers import ROOT, Child, free_port, port_is_closed
-from worrybox import keys, sealing
+from worrybox import keys, opening
 from worrybox.config import Paths
 from worrybox.school import open_school
 from worrybox.worries import worry_aad
@@ -99,7 +99,7 @@ def open_every_worry(data_dir) -> dict[str, str]:
             key_id, sealed_key = db.execute(
                 "SELECT key_id, sealed_key FROM worry_keys WHERE worry_id = ? AND key_id IN (%s)"
                 % ",".join("?" * len(team)), [worry_id, *team]).fetchone()
-            private = json.loads(sealing.open_sealed(body, key_id, sealed_key, team[key_id], worry_aad(worry_id)))
+            private = json.loads(opening.open_sealed(body, key_id, sealed_key, team[key_id], worry_aad(worry_id)))
             opened[submission_id] = private["text"]
         return opened
     finally:

@@ -5,8 +5,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from worrybox import escalation, keys, worries
+from worrybox import escalation, worries
 from worrybox.db import set_setting, write_transaction
+from worrybox.recipients import worry_recipients
 
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=timezone.utc)
 
@@ -79,7 +80,7 @@ def test_one_open_escalation_per_pupil_per_reason(db):
 
 
 def test_every_urgent_worry_escalates_and_queues_an_alert(db):
-    recipients = keys.worry_recipients(db)
+    recipients = worry_recipients(db)
     for n in range(2):
         worries.post_worry(db, recipients, worries.NewWorry(submission_id="urgent-%d-xxxxxxxxxx" % n, urgent=True))
     assert [r[0] for r in _open(db)] == ["urgent", "urgent"]
@@ -87,7 +88,7 @@ def test_every_urgent_worry_escalates_and_queues_an_alert(db):
 
 
 def test_a_secret_worry_never_counts_as_a_visit(db):
-    recipients = keys.worry_recipients(db)
+    recipients = worry_recipients(db)
     for n in range(10):
         worries.post_worry(db, recipients, worries.NewWorry(submission_id="secret-%d-xxxxxxxxxx" % n, feeling="sad"))
     assert db.execute("SELECT count(*) FROM visits").fetchone()[0] == 0
@@ -95,14 +96,14 @@ def test_a_secret_worry_never_counts_as_a_visit(db):
 
 
 def test_a_named_worry_is_a_visit(db):
-    recipients = keys.worry_recipients(db)
+    recipients = worry_recipients(db)
     worries.post_worry(db, recipients, worries.NewWorry(submission_id="named-xxxxxxxxxxxxxx", feeling="sad",
                                                         pupil_ref="pupil-a"))
     assert db.execute("SELECT pupil_ref, kind, worry_id FROM visits").fetchall() == [("pupil-a", "worry", 1)]
 
 
 def test_visit_and_escalation_are_stored_together_or_not_at_all(db):
-    recipients = keys.worry_recipients(db)
+    recipients = worry_recipients(db)
     set_setting(db, "visit_threshold", "0")
     # Make the escalation's alert fail to store, as a crash would at that moment.
     db.execute("CREATE TEMP TRIGGER outbox_breaks BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'power cut'); END")

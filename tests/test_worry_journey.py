@@ -95,7 +95,7 @@ def test_staff_set_status_and_add_a_sealed_note_to_the_chronology(child, staff, 
 
 
 def test_a_teacher_without_the_team_key_cannot_open_a_team_worry(child, staff, console, db):
-    from worrybox import keys, sealing, worries
+    from worrybox import keys, opening, worries
     child.post(text="only for the safeguarding team", feeling="sad", pupil="P001", **{"class": "4B"})
     worry_id = db.execute("SELECT max(id) FROM worries").fetchone()[0]
     teacher_id = db.execute("SELECT id FROM staff WHERE email = ?", [TEACHER_EMAIL]).fetchone()[0]
@@ -105,9 +105,9 @@ def test_a_teacher_without_the_team_key_cannot_open_a_team_worry(child, staff, c
     for key_id, sealed_key in db.execute("SELECT key_id, sealed_key FROM worry_keys WHERE worry_id = ?", [worry_id]):
         for private in keyring.private_keys.values():
             try:
-                sealing.open_sealed(body, key_id, sealed_key, private, worries.worry_aad(worry_id))
+                opening.open_sealed(body, key_id, sealed_key, private, worries.worry_aad(worry_id))
                 raise AssertionError("a teacher's key opened a team-only worry")
-            except sealing.OpenError:
+            except opening.OpenError:
                 pass
     # View level: the queue does not list it and opening it is refused.
     assert staff.login(TEACHER_EMAIL, TEACHER_PASSWORD).status_code == 303

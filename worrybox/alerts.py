@@ -9,7 +9,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 from . import retention
-from .db import get_setting, set_setting
+from .db import get_setting, set_setting, write_transaction
 
 SMTP_SETTINGS = ("smtp_host", "smtp_port", "smtp_security", "smtp_username", "smtp_password", "smtp_sender",
                  "alert_recipients")
@@ -55,7 +55,7 @@ def save_smtp_settings(db, settings: SmtpSettings) -> None:
         "smtp_username": settings.username, "smtp_password": settings.password, "smtp_sender": settings.sender,
         "alert_recipients": ", ".join(settings.recipients),
     }
-    with db.atomic():
+    with write_transaction(db):
         for name, value in values.items():
             set_setting(db, name, value)
 

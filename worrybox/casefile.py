@@ -7,7 +7,7 @@ opening it on its own page. Only the staff console imports this module.
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 
-from . import casework, escalation, mediators, roster
+from . import casework, clock, escalation, mediators, roster
 from .choices import TOPICS, label
 from .db import write_transaction
 from .roster import Pupil
@@ -79,7 +79,7 @@ def case_file(db, pupil_keys: roster.PupilKeys, pupil_ref: str, keyring, whole_p
 
 
 def _chats(db, pupil_keys, pupil_ref: str) -> list[Entry]:
-    zone = escalation.school_time(db, datetime.now(timezone.utc)).tzinfo
+    zone = clock.school_time(db, datetime.now(timezone.utc)).tzinfo
     scheme = mediators.scheme_name(db)
     entries = []
     for day, start_time, place, topic, attended, outcome, recorded_by in db.execute(

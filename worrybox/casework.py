@@ -7,11 +7,13 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from . import hear_back, sealing
+from . import hear_back, opening, sealing
 from .choices import STATUSES, label
-from .db import utcnow
-from .staff import audit
+from .clock import utcnow
+
+from .audit import audit
 from .worries import worry_aad
+from .db import write_transaction
 
 MAX_NOTE = 4000
 
@@ -74,10 +76,10 @@ def read_worry(db, worry_id: int, keyring) -> OpenedWorry:
     if row is None:
         raise LookupError(worry_id)
     key_id, sealed_key = _key_for(db, worry_id, keyring)
-    private = json.loads(sealing.open_sealed(row[8], key_id, sealed_key, keyring.private_keys[key_id],
+    private = json.loads(opening.open_sealed(row[8], key_id, sealed_key, keyring.private_keys[key_id],
                                              worry_aad(worry_id)))
     now = utcnow()
-    with db.atomic():
+    with write_transaction(db):
         audit(db, "open_worry", staff_id=keyring.staff_id, worry_id=worry_id)
         if row[9] is None:
             db.execute("UPDATE worries SET first_opened_at = ?, updated_at = ? WHERE id = ? AND first_opened_at IS NULL",
@@ -115,7 +117,7 @@ def record_action(db, worry_id: int, keyring, status: str | None = None, note: s
     if status is not None and status not in STATUSES:
         raise ValueError("unknown status")
     now = utcnow()
-    with db.atomic():
+    with write_transaction(db):
         if status is not None:
             # closed_at is when retention starts counting; reopening a worry clears it.
             changed = db.execute(
@@ -133,7 +135,7 @@ def set_child_protection(db, worry_id: int, keyring, concern: bool = True) -> bo
     """Mark a worry as a child-protection concern (or take the mark away), in its chronology and the audit log."""
     _key_for(db, worry_id, keyring)
     now = utcnow()
-    with db.atomic():
+    with write_transaction(db):
         changed = db.execute(
             "UPDATE worries SET child_protection = ?, updated_at = ? WHERE id = ? AND child_protection != ?",
             [int(concern), now, worry_id, int(concern)]).rowcount
@@ -175,7 +177,7 @@ def chronology(db, worry_id: int, keyring) -> list[dict]:
             for key_id, sealed_key in db.execute("SELECT key_id, sealed_key FROM action_keys WHERE action_id = ?",
                                                  [action_id]):
                 if key_id in keyring.private_keys:
-                    note = sealing.open_sealed(sealed_note, key_id, sealed_key, keyring.private_keys[key_id],
+                    note = opening.open_sealed(sealed_note, key_id, sealed_key, keyring.private_keys[key_id],
                                                action_aad(action_id, worry_id)).decode("utf-8")
                     break
         entries.append({"at": at, "action": action, "note": note, "staff_name": staff_name})
@@ -189,7 +191,7 @@ def escalation_aad(escalation_id: int) -> bytes:
 def acknowledge_escalation(db, escalation_id: int, keyring, note: str, recipients: dict[str, bytes]) -> None:
     """Close an open escalation with a note sealed to the safeguarding team, and audit it."""
     now = utcnow()
-    with db.atomic():
+    with write_transaction(db):
         changed = db.execute(
             "UPDATE escalations SET status = 'acknowledged', acknowledged_at = ?, acknowledged_by = ? "
             "WHERE id = ? AND status = 'open'", [now, keyring.staff_id, escalation_id]).rowcount
@@ -212,7 +214,7 @@ def escalation_note(db, escalation_id: int, keyring) -> str | None:
     for key_id, sealed_key in db.execute("SELECT key_id, sealed_key FROM escalation_keys WHERE escalation_id = ?",
                                          [escalation_id]):
         if key_id in keyring.private_keys:
-            return sealing.open_sealed(row[0], key_id, sealed_key, keyring.private_keys[key_id],
+            return opening.open_sealed(row[0], key_id, sealed_key, keyring.private_keys[key_id],
                                        escalation_aad(escalation_id)).decode("utf-8")
     return None
 
@@ -237,7 +239,7 @@ def send_reply(db, worry_id: int, keyring, pupil_keys, phrase: str | None = None
     # The chronology keeps what the child was told, sealed like any note; the kiosk's copy is replaced next time.
     told = [hear_back.STATUS_WORDS["find_today"]] if find_child_today else []
     told.append(hear_back.KIND_PHRASES[phrase] if phrase else words)
-    with db.atomic():
+    with write_transaction(db):
         db.execute("UPDATE worries SET reply_phrase = ?, reply_words = ?, reply_at = ?, find_child_on = ?, "
                    "updated_at = ? WHERE id = ?",
                    [phrase, pupil_keys.seal_reply(worry_id, words) if words else None, at,

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from . import alerts, keys, two_factor
+from . import alerts, two_factor
 from .backup import MAX_AGE, last_backup
 from .config import Paths
-from .db import connect, get_setting, migrations
+from .db import connect, get_setting
+from .migrations import migrations
+from .recipients import NoRecipients, worry_recipients
 
 SECRET_FILES = ("pupil.key", "kiosk.secret", "console.secret")
 STUCK_ALERT = timedelta(hours=1)
@@ -100,8 +102,8 @@ def check_school(db, now: datetime, data_dir: Path = Path("DIR")) -> list[Findin
         findings.append(Finding(False, "No school is set up in this database.", "Run `worrybox init`."))
         return findings
     try:
-        keys.worry_recipients(db)
-    except keys.NoRecipients as exc:
+        worry_recipients(db)
+    except NoRecipients as exc:
         findings.append(Finding(False, "The kiosk cannot seal worries (%s), so it is resting and takes none." % exc,
                                 "Restore the database from your latest backup."))
     holders = db.execute(

@@ -5,10 +5,12 @@ from pathlib import Path
 
 import click
 
-from . import keys, roster, sealing, staff
+from . import keys, opening, roster, staff
 from .config import DATA_DIR_ENV, NotSetUp, Paths
-from .school import AlreadySetUp, init_school, open_school, pupil_keys
+from .new_school import AlreadySetUp, init_school
+from .school import open_school, pupil_keys
 from .staff import ROLES, AccountError, create_staff, find_staff_id
+from .db import write_transaction
 
 data_dir_option = click.option(
     "--data-dir", envvar=DATA_DIR_ENV, required=True, type=click.Path(file_okay=False, path_type=Path),
@@ -96,7 +98,7 @@ def _unlock_team_keys(db, by_email, by_password_file, recovery_code_file) -> dic
     if recovery_code_file:
         try:
             team = keys.unlock_team_with_recovery(db, _read_password_file(recovery_code_file))
-        except sealing.OpenError:
+        except opening.OpenError:
             raise click.ClickException("That recovery code does not open the team key.")
         return team
     if not by_email:
@@ -109,7 +111,7 @@ def _unlock_team_keys(db, by_email, by_password_file, recovery_code_file) -> dic
         raise click.ClickException("No member of staff has the email %s." % by_email)
     try:
         keyring = keys.unlock_keyring(db, by_id, password)
-    except sealing.OpenError:
+    except opening.OpenError:
         raise click.ClickException("That password does not unlock %s's keys." % by_email)
     team = keys.team_keys_of(keyring, db)
     if not team:
@@ -347,10 +349,10 @@ def two_factor_group():
 def two_factor_require(data_dir):
     """Require a code from a phone, as well as a password, for every DSL and deputy (the default)."""
     from . import two_factor
-    from .staff import audit
+    from .audit import audit
 
     db = _open(data_dir)
-    with db.atomic():
+    with write_transaction(db):
         two_factor.set_school_requirement(db, True)
         audit(db, "settings_changed", detail="two-factor sign-in required")
     click.echo("Two-factor sign-in is required for the DSL and deputies. Anyone not set up yet is asked at "
@@ -362,10 +364,10 @@ def two_factor_require(data_dir):
 def two_factor_off(data_dir):
     """Let the DSL and deputies sign in without a code (not for a real school: `worrybox check` flags it)."""
     from . import two_factor
-    from .staff import audit
+    from .audit import audit
 
     db = _open(data_dir)
-    with db.atomic():
+    with write_transaction(db):
         two_factor.set_school_requirement(db, False)
         audit(db, "settings_changed", detail="two-factor sign-in switched off")
     click.echo("Two-factor sign-in is off, except for staff who have set it up. `worrybox check` will say so.")
@@ -377,13 +379,13 @@ def two_factor_off(data_dir):
 def two_factor_reset(data_dir, email):
     """Forget one member of staff's authenticator app: they set it up again at their next sign-in."""
     from . import two_factor
-    from .staff import audit
+    from .audit import audit
 
     db = _open(data_dir)
     staff_id = find_staff_id(db, email)
     if staff_id is None:
         raise click.ClickException("No member of staff has the email %s." % email)
-    with db.atomic():
+    with write_transaction(db):
         two_factor.reset(db, staff_id)
         audit(db, "two_factor_reset", staff_id=staff_id)
     click.echo("Two-factor sign-in for %s is reset: they will set up their app again when they next sign in "

@@ -4,7 +4,8 @@ from pathlib import Path
 
 from . import roster, two_factor
 from .config import Paths, write_secret_file
-from .school import init_school, open_school, pupil_keys
+from .new_school import init_school
+from .school import open_school, pupil_keys
 from .staff import create_staff, new_password
 
 SCHOOL = "Oakfield Primary School (demo)"

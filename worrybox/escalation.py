@@ -5,24 +5,19 @@ function here runs inside the caller's transaction, so a visit and the escalatio
 and an escalation and its alert, are stored together or not at all.
 """
 
-from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
+from .clock import iso, school_time
 from .db import get_setting
 
 DEFAULT_THRESHOLD = 6
 DEFAULT_WINDOW_DAYS = 90
-DEFAULT_TIME_ZONE = "Europe/London"
 
 REASONS = {
     "repeat_visits": "Repeat visits",
     "urgent": "Urgent worry",
     "pass_to_adult": "Passed on by a mediator",
 }
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
 def visit_rule(db) -> tuple[int, int]:
@@ -32,16 +27,11 @@ def visit_rule(db) -> tuple[int, int]:
     return threshold, window_days
 
 
-def school_time(db, moment: datetime) -> datetime:
-    """Return a moment in the school's own time zone."""
-    return moment.astimezone(ZoneInfo(get_setting(db, "time_zone", DEFAULT_TIME_ZONE)))
-
-
 def visits_in_window(db, pupil_ref: str, at: datetime, window_days: int) -> int:
     """Count a pupil's visits in the window ending at `at` (uses the (pupil_ref, at) index)."""
     return db.execute(
         "SELECT count(*) FROM visits WHERE pupil_ref = ? AND at > ? AND at <= ?",
-        [pupil_ref, _iso(at - timedelta(days=window_days)), _iso(at)],
+        [pupil_ref, iso(at - timedelta(days=window_days)), iso(at)],
     ).fetchone()[0]
 
 
@@ -50,7 +40,7 @@ def record_visit(db, pupil_ref: str, at: datetime, kind: str, worry_id: int | No
     """Record a visit and escalate if it takes the pupil past the threshold; return any new escalation id."""
     db.execute(
         "INSERT INTO visits (pupil_ref, at, kind, worry_id, booking_id) VALUES (?, ?, ?, ?, ?)",
-        [pupil_ref, _iso(at), kind, worry_id, booking_id],
+        [pupil_ref, iso(at), kind, worry_id, booking_id],
     )
     threshold, window_days = visit_rule(db)
     count = visits_in_window(db, pupil_ref, at, window_days)
@@ -71,7 +61,7 @@ def escalate(db, reason: str, at: datetime, pupil_ref: str | None = None, visit_
         "VALUES (?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (pupil_ref, reason) WHERE status = 'open' AND pupil_ref IS NOT NULL AND reason != 'urgent' "
         "DO NOTHING",
-        [reason, pupil_ref, _iso(at), visit_count, worry_id, booking_id],
+        [reason, pupil_ref, iso(at), visit_count, worry_id, booking_id],
     )
     if cursor.rowcount == 0:
         return None
@@ -79,7 +69,7 @@ def escalate(db, reason: str, at: datetime, pupil_ref: str | None = None, visit_
     subject, body = alert_text(db, reason, at, visit_count, where)
     db.execute(
         "INSERT INTO outbox (created_at, escalation_id, subject, body, next_attempt_at) VALUES (?, ?, ?, ?, ?)",
-        [_iso(at), escalation_id, subject, body, _iso(at)],
+        [iso(at), escalation_id, subject, body, iso(at)],
     )
     return escalation_id
 

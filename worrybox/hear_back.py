@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from .db import write_transaction
-from .escalation import school_time
+from .clock import iso, school_time
 from .languages import N_
 
 # Nine animals; a picture code is three of them in order (the same animal may come twice): 9 x 9 x 9 = 729 codes.
@@ -71,10 +71,6 @@ class ChecksPaused(Exception):
     """Too many wrong tries in a row from this tablet: its checks rest for a while."""
 
 
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="microseconds")
-
-
 def school_day(db, now: datetime | None = None) -> str:
     """Today's date where the school is, as stored in find_child_on."""
     return school_time(db, now or datetime.now(timezone.utc)).date().isoformat()
@@ -110,19 +106,19 @@ def _check(db, keys, column, value, tablet_ref, now, right_resets):
 
 
 def _latest_recent(db, column: str, value: str, now: datetime):
-    return db.execute(_NEWEST_RECENT[column], [value, _iso(now - RECENT)]).fetchone()
+    return db.execute(_NEWEST_RECENT[column], [value, iso(now - RECENT)]).fetchone()
 
 
 def _count_wrong(db, tablet_ref: str, now: datetime) -> bool:
     """Count one wrong try from a tablet; return whether that starts a pause."""
     db.execute("INSERT INTO code_checks (tablet_ref, wrong_in_a_row, updated_at) VALUES (?, 1, ?) "
                "ON CONFLICT(tablet_ref) DO UPDATE SET wrong_in_a_row = wrong_in_a_row + 1, updated_at = excluded.updated_at",
-               [tablet_ref, _iso(now)])
+               [tablet_ref, iso(now)])
     wrong = db.execute("SELECT wrong_in_a_row FROM code_checks WHERE tablet_ref = ?", [tablet_ref]).fetchone()[0]
     if wrong < MAX_WRONG_IN_A_ROW:
         return False
     db.execute("UPDATE code_checks SET wrong_in_a_row = 0, paused_until = ? WHERE tablet_ref = ?",
-               [_iso(now + CHECK_PAUSE), tablet_ref])
+               [iso(now + CHECK_PAUSE), tablet_ref])
     return True
 
 
@@ -141,7 +137,7 @@ def _heard_back(db, keys, worry, now) -> HeardBack:
 def as_the_child_sees_it(db, keys, worry_id: int, now: datetime | None = None) -> HeardBack | None:
     """What a child who checks now would see about this worry, or None if they cannot check it any more."""
     now = now or datetime.now(timezone.utc)
-    row = db.execute(_SEEN_BY_CHILD + "WHERE id = ? AND created_at >= ?", [worry_id, _iso(now - RECENT)]).fetchone()
+    row = db.execute(_SEEN_BY_CHILD + "WHERE id = ? AND created_at >= ?", [worry_id, iso(now - RECENT)]).fetchone()
     return None if row is None else _heard_back(db, keys, row, now)
 
 

@@ -1,16 +1,13 @@
-"""Who holds which key: the team key, each member of staff's own key, and unlocking them."""
+"""Who holds which key: the team key, each member of staff's own key, and unlocking them (console and CLI only)."""
 
 from dataclasses import dataclass, field
 
-from . import sealing
-from .choices import ADULT_AT_SCHOOL
-from .db import utcnow
+from . import opening, sealing
+from .clock import utcnow
+from .db import write_transaction
+
 
 KEY_HOLDING_ROLES = ("dsl", "deputy")
-
-
-class NoRecipients(Exception):
-    """There is no valid public key to seal a worry to; the kiosk must accept nothing."""
 
 
 @dataclass
@@ -39,15 +36,15 @@ def personal_key_context(staff_id: int, key_id: str) -> bytes:
 def create_team_key(db, recovery_code: str) -> tuple[str, bytes]:
     """Create a new team key pair, wrapped once to the recovery code; return (key_id, private)."""
     key_id = sealing.new_key_id("team")
-    private = sealing.generate_private_key()
+    private = opening.generate_private_key()
     now = utcnow()
-    public = sealing.public_key_of(private)
+    public = opening.public_key_of(private)
     db.execute(
         "INSERT INTO keys (key_id, purpose, public_key, fingerprint, created_at) VALUES (?, 'team', ?, ?, ?)",
         [key_id, public, sealing.fingerprint(public), now],
     )
-    wrapped = sealing.wrap_with_passphrase(
-        sealing.normalise_recovery_code(recovery_code), private, recovery_wrap_context(key_id)
+    wrapped = opening.wrap_with_passphrase(
+        opening.normalise_recovery_code(recovery_code), private, recovery_wrap_context(key_id)
     )
     db.execute(
         "INSERT INTO key_wraps (key_id, holder, wrapped_key, created_at) VALUES (?, 'recovery', ?, ?)",
@@ -87,12 +84,12 @@ def unlock_keyring(db, staff_id: int, password: str) -> Keyring:
     key_id, wrapped = db.execute(
         "SELECT key_id, wrapped_private_key FROM staff WHERE id = ?", [staff_id]
     ).fetchone()
-    personal = sealing.unwrap_with_passphrase(password, wrapped, personal_key_context(staff_id, key_id))
+    personal = opening.unwrap_with_passphrase(password, wrapped, personal_key_context(staff_id, key_id))
     keyring = Keyring(staff_id=staff_id, private_keys={key_id: personal})
     for team_key_id, wrapped_team in db.execute(
         "SELECT key_id, wrapped_key FROM key_wraps WHERE holder = 'staff' AND staff_id = ?", [staff_id]
     ):
-        keyring.private_keys[team_key_id] = sealing.unwrap_with_private(
+        keyring.private_keys[team_key_id] = opening.unwrap_with_private(
             personal, wrapped_team, staff_wrap_context(team_key_id, staff_id)
         )
     return keyring
@@ -100,9 +97,9 @@ def unlock_keyring(db, staff_id: int, password: str) -> Keyring:
 
 def unlock_team_with_recovery(db, recovery_code: str) -> dict[str, bytes]:
     """Unwrap every team key with the recovery code printed at set-up."""
-    code = sealing.normalise_recovery_code(recovery_code)
+    code = opening.normalise_recovery_code(recovery_code)
     return {
-        key_id: sealing.unwrap_with_passphrase(code, wrapped, recovery_wrap_context(key_id))
+        key_id: opening.unwrap_with_passphrase(code, wrapped, recovery_wrap_context(key_id))
         for key_id, wrapped in db.execute("SELECT key_id, wrapped_key FROM key_wraps WHERE holder = 'recovery'")
     }
 
@@ -111,63 +108,6 @@ def team_keys_of(keyring: Keyring, db) -> dict[str, bytes]:
     """Return the team private keys in a keyring."""
     team_ids = {row[0] for row in db.execute("SELECT key_id FROM keys WHERE purpose = 'team'")}
     return {key_id: key for key_id, key in keyring.private_keys.items() if key_id in team_ids}
-
-
-def worry_recipients(db) -> dict[str, bytes]:
-    """Return the public keys every new worry is sealed to; raise NoRecipients if none is usable."""
-    rows = db.execute(
-        "SELECT key_id, public_key, fingerprint FROM keys WHERE purpose = 'team' AND retired_at IS NULL"
-    ).fetchall()
-    if not rows:
-        raise NoRecipients("no team key")
-    for key_id, public, stored_fingerprint in rows:
-        try:
-            sealing.load_public_key(public)
-        except Exception as exc:  # any malformed key means we cannot seal safely
-            raise NoRecipients("team key %s is not a valid public key" % key_id) from exc
-        if sealing.fingerprint(public) != stored_fingerprint:
-            raise NoRecipients("team key %s does not match its fingerprint (damaged)" % key_id)
-    return {key_id: public for key_id, public, _ in rows}
-
-
-def _personal_recipients(db, role: str, class_name: str | None = None) -> list[tuple[str, bytes, str]]:
-    """(key id, public key, name) of each current member of staff with this role (and class), undamaged keys only."""
-    sql = ("SELECT k.key_id, k.public_key, k.fingerprint, s.name FROM staff s "
-           "JOIN keys k ON k.key_id = s.key_id AND k.staff_id = s.id AND k.purpose = 'staff' "
-           "WHERE s.role = ? AND s.removed_at IS NULL AND k.retired_at IS NULL")
-    params = [role]
-    if class_name is not None:
-        sql += " AND s.class_name IS NOT NULL AND lower(trim(s.class_name)) = lower(trim(?))"
-        params.append(class_name)
-    found = []
-    for key_id, public, stored_fingerprint, name in db.execute(sql + " ORDER BY s.name, s.id", params):
-        # A damaged personal key is left out (the team still reads the worry); it must never stop the kiosk.
-        if sealing.fingerprint(public) == stored_fingerprint:
-            found.append((key_id, public, name))
-    return found
-
-
-def recipients_for(db, topic: str | None, talk_to: str | None,
-                   class_name: str | None) -> tuple[dict[str, bytes], list[tuple[str, str | None]]]:
-    """Choose who a new worry is sealed to; return (key id -> public key, readers for the thank-you page).
-
-    Always the safeguarding team key. A worry about a grown-up at school also goes to every head teacher
-    and never to a class teacher, whatever the child chose; otherwise a named child (class_name given) who
-    chose "my teacher" also reaches their class teacher(s). School IT is never a recipient. Readers are
-    ("team", None), ("class_teacher", name) or ("head", None). Raises NoRecipients like worry_recipients.
-    """
-    recipients = worry_recipients(db)
-    readers: list[tuple[str, str | None]] = [("team", None)]
-    if topic == ADULT_AT_SCHOOL:
-        heads = _personal_recipients(db, "head")
-        recipients.update((key_id, public) for key_id, public, _name in heads)
-        if heads:
-            readers.append(("head", None))
-    elif talk_to == "teacher" and class_name:
-        for key_id, public, name in _personal_recipients(db, "teacher", class_name):
-            recipients[key_id] = public
-            readers.append(("class_teacher", name))
-    return recipients, readers
 
 
 def key_holders(db) -> list[int]:
@@ -188,10 +128,10 @@ def rotate_team_key(db, team_keys: dict[str, bytes], recovery_code: str) -> tupl
     if set(team_keys) != every_team_key:
         raise ValueError("rotating needs every team key the school has had")
     now = utcnow()
-    code = sealing.normalise_recovery_code(recovery_code)
-    recovery_wraps = {key_id: sealing.wrap_with_passphrase(code, private, recovery_wrap_context(key_id))
+    code = opening.normalise_recovery_code(recovery_code)
+    recovery_wraps = {key_id: opening.wrap_with_passphrase(code, private, recovery_wrap_context(key_id))
                       for key_id, private in team_keys.items()}
-    with db.atomic():
+    with write_transaction(db):
         db.execute("UPDATE keys SET retired_at = ? WHERE purpose = 'team' AND retired_at IS NULL", [now])
         db.execute("DELETE FROM key_wraps WHERE holder = 'recovery'")
         new_key_id, new_private = create_team_key(db, recovery_code)

@@ -9,6 +9,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from . import escalation
+from .clock import utcnow
 from .db import get_setting, write_transaction
 from .languages import N_
 
@@ -86,7 +87,7 @@ def set_mediator(db, pupil_ref: str, active: bool = True) -> None:
     db.execute(
         "INSERT INTO mediators (pupil_ref, active, created_at) VALUES (?, ?, ?) "
         "ON CONFLICT(pupil_ref) DO UPDATE SET active = excluded.active",
-        [pupil_ref, int(active), _now_iso()],
+        [pupil_ref, int(active), utcnow()],
     )
 
 
@@ -145,17 +146,17 @@ def check_pin(db, pupil_ref: str, pin: str, now: datetime | None = None) -> str:
 def add_slot(db, weekday: int, start_time: str, end_time: str, place: str, capacity: int,
              mediators: list[str]) -> int:
     """Add a weekly duty slot with its mediators."""
-    with db.atomic():
+    with write_transaction(db):
         slot_id = db.execute(
             "INSERT INTO duty_slots (weekday, start_time, end_time, place, capacity, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)", [weekday, start_time, end_time, place, capacity, _now_iso()]
+            "VALUES (?, ?, ?, ?, ?, ?)", [weekday, start_time, end_time, place, capacity, utcnow()]
         ).lastrowid
         set_slot_mediators(db, slot_id, mediators)
     return slot_id
 
 
 def set_slot_mediators(db, slot_id: int, mediators: list[str]) -> None:
-    with db.atomic():
+    with write_transaction(db):
         db.execute("DELETE FROM slot_mediators WHERE slot_id = ?", [slot_id])
         for pupil_ref in dict.fromkeys(mediators):
             db.execute("INSERT INTO slot_mediators (slot_id, pupil_ref) VALUES (?, ?)", [slot_id, pupil_ref])
@@ -167,7 +168,7 @@ def pause_slot(db, slot_id: int, until: date | None) -> None:
 
 
 def remove_slot(db, slot_id: int) -> None:
-    db.execute("UPDATE duty_slots SET removed_at = ? WHERE id = ?", [_now_iso(), slot_id])
+    db.execute("UPDATE duty_slots SET removed_at = ? WHERE id = ?", [utcnow(), slot_id])
 
 
 def slots(db) -> list[Slot]:
@@ -244,7 +245,7 @@ def book(db, slot_id: int, day: date, pupil_ref: str, topic: str | None, now_loc
             return db.execute(
                 "INSERT INTO bookings (slot_id, date, place_number, pupil_ref, topic, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                [slot_id, day.isoformat(), free[0], pupil_ref, topic, _now_iso()],
+                [slot_id, day.isoformat(), free[0], pupil_ref, topic, utcnow()],
             ).lastrowid
     except sqlite3.IntegrityError:
         # The unique indexes are the final word if two taps race past the checks above.
@@ -307,7 +308,3 @@ def bookings_between(db, start: date, end: date) -> list[dict]:
         "ORDER BY b.date, d.start_time, b.place_number", [start.isoformat(), end.isoformat()]
     ).fetchall()
     return [dict(zip(columns, row)) for row in rows]
-
-
-def _now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")

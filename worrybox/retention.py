@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from .db import get_setting, set_setting, write_transaction
-from .escalation import school_time
-from .staff import audit
+from .clock import school_time
+from .audit import audit
 
 DEFAULT_DAYS = 365
 MIN_DAYS, MAX_DAYS = 30, 3650

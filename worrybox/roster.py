@@ -20,7 +20,9 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from . import mediators
-from .db import utcnow
+from .clock import utcnow
+from .db import write_transaction
+
 
 # Column names management information systems use, mapped to ours.
 HEADER_ALIASES = {
@@ -195,7 +197,7 @@ def import_roster(db, keys: PupilKeys, pupils: list[Pupil]) -> tuple[int, int]:
     """Add or update pupils in one transaction; return (added, updated)."""
     added = updated = 0
     now = utcnow()
-    with db.atomic():
+    with write_transaction(db):
         for pupil in pupils:
             ref = keys.pupil_ref(pupil.pupil_id)
             exists = db.execute("SELECT 1 FROM pupils WHERE pupil_ref = ?", [ref]).fetchone()

@@ -8,8 +8,10 @@ from datetime import datetime, timedelta, timezone
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from . import keys, sealing, two_factor
-from .db import utcnow, write_transaction
+from . import keys, opening, sealing, two_factor
+from .audit import audit
+from .clock import utcnow
+from .db import write_transaction
 
 ROLES = {
     "dsl": "Designated Safeguarding Lead",
@@ -76,11 +78,11 @@ def create_staff(db, email: str, name: str, role: str, password: str, class_name
         raise AccountError("A %s needs the team key: an existing DSL must unlock it (--by)." % ROLES[role])
     if find_staff_id(db, email) is not None:
         raise AccountError("There is already a member of staff with the email %s." % email)
-    personal = sealing.generate_private_key()
+    personal = opening.generate_private_key()
     key_id = sealing.new_key_id("staff")
     password_hash = _hasher.hash(password)
     now = utcnow()
-    with db.atomic():
+    with write_transaction(db):
         # Someone removed who comes back gets a new account: the old row keeps its history under another email.
         db.execute("UPDATE staff SET email = email || '#removed-' || id WHERE email = ? AND removed_at IS NOT NULL",
                    [email])
@@ -90,13 +92,13 @@ def create_staff(db, email: str, name: str, role: str, password: str, class_name
             [email, name, role, class_name, password_hash, key_id, now],
         )
         staff_id = cursor.lastrowid
-        public = sealing.public_key_of(personal)
+        public = opening.public_key_of(personal)
         db.execute(
             "INSERT INTO keys (key_id, purpose, staff_id, public_key, fingerprint, created_at) "
             "VALUES (?, 'staff', ?, ?, ?, ?)",
             [key_id, staff_id, public, sealing.fingerprint(public), now],
         )
-        wrapped = sealing.wrap_with_passphrase(password, personal, keys.personal_key_context(staff_id, key_id))
+        wrapped = opening.wrap_with_passphrase(password, personal, keys.personal_key_context(staff_id, key_id))
         db.execute("UPDATE staff SET wrapped_private_key = ? WHERE id = ?", [wrapped, staff_id])
         if role in keys.KEY_HOLDING_ROLES:
             keys.grant_team_keys(db, staff_id, team_keys)
@@ -151,7 +153,7 @@ def sign_in(db, email: str, password: str, now: datetime | None = None) -> tuple
     if succeeded:
         try:
             keyring = keys.unlock_keyring(db, row[0], password)
-        except sealing.OpenError:
+        except opening.OpenError:
             succeeded = False
     if succeeded:
         event = "login_password_ok" if two_factor.required_for(db, row[0], row[2]) else "login"
@@ -201,7 +203,7 @@ def change_password(db, member: Staff, keyring: keys.Keyring, current_password: 
                            "wait 15 minutes).")
     check_password_strength(new_password)
     personal = keyring.private_keys[row[1]]
-    wrapped = sealing.wrap_with_passphrase(new_password, personal, keys.personal_key_context(member.id, row[1]))
+    wrapped = opening.wrap_with_passphrase(new_password, personal, keys.personal_key_context(member.id, row[1]))
     with write_transaction(db):
         db.execute("UPDATE staff SET password_hash = ?, wrapped_private_key = ? WHERE id = ?",
                    [_hasher.hash(new_password), wrapped, member.id])
@@ -239,7 +241,7 @@ def remove_staff(db, staff_id: int, by_staff_id: int | None = None) -> None:
                                     ).fetchone()[0] <= 1:
         raise AccountError("%s is the school's only DSL: add another DSL first." % email)
     now = utcnow()
-    with db.atomic():
+    with write_transaction(db):
         db.execute("UPDATE staff SET removed_at = ? WHERE id = ?", [now, staff_id])
         db.execute("DELETE FROM key_wraps WHERE holder = 'staff' AND staff_id = ?", [staff_id])
         db.execute("UPDATE keys SET retired_at = ? WHERE key_id = ? AND retired_at IS NULL", [now, key_id])
@@ -261,13 +263,13 @@ def reset_password(db, staff_id: int, password: str, team_keys: dict[str, bytes]
     check_password_strength(password)
     if role in keys.KEY_HOLDING_ROLES and not team_keys:
         raise AccountError("A %s needs the team key: a DSL who holds it must do the reset." % ROLES[role])
-    personal = sealing.generate_private_key()
+    personal = opening.generate_private_key()
     key_id = sealing.new_key_id("staff")
-    public = sealing.public_key_of(personal)
-    wrapped = sealing.wrap_with_passphrase(password, personal, keys.personal_key_context(staff_id, key_id))
+    public = opening.public_key_of(personal)
+    wrapped = opening.wrap_with_passphrase(password, personal, keys.personal_key_context(staff_id, key_id))
     password_hash = _hasher.hash(password)
     now = utcnow()
-    with db.atomic():
+    with write_transaction(db):
         db.execute("INSERT INTO keys (key_id, purpose, staff_id, public_key, fingerprint, created_at) "
                    "VALUES (?, 'staff', ?, ?, ?, ?)", [key_id, staff_id, public, sealing.fingerprint(public), now])
         db.execute("UPDATE keys SET retired_at = ? WHERE key_id = ? AND retired_at IS NULL", [now, old_key_id])
@@ -292,8 +294,8 @@ def rotate_team_key(db, team_keys: dict[str, bytes], by_staff_id: int | None = N
     Old team keys are retired but stay wrapped to every DSL and deputy, so old worries still open;
     the new recovery code opens every team key, old and new, and the old code no longer opens any.
     """
-    recovery_code = sealing.new_recovery_code()
-    with db.atomic():
+    recovery_code = opening.new_recovery_code()
+    with write_transaction(db):
         key_id, private = keys.rotate_team_key(db, team_keys, recovery_code)
         audit(db, "team_key_rotated", staff_id=by_staff_id,
               detail="new team key %s for new worries; old team keys retired; new recovery code" % key_id)
@@ -346,11 +348,3 @@ def _email_hash(email: str) -> str:
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def audit(db, event: str, staff_id: int | None = None, worry_id: int | None = None, detail: str | None = None) -> None:
-    """Append a row to the audit log: who, when, what — never the content of a worry."""
-    db.execute(
-        "INSERT INTO audit_log (at, staff_id, event, worry_id, detail) VALUES (?, ?, ?, ?, ?)",
-        [utcnow(), staff_id, event, worry_id, detail],
-    )

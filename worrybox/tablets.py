@@ -1,6 +1,7 @@
 """Named tablets: staff give each classroom tablet a name, so the kiosk shows it and alerts say where."""
 
-from .db import get_setting, utcnow
+from .clock import utcnow
+from .db import get_setting
 from .languages import DEFAULT_LANGUAGE, LANGUAGES
 
 MAX_NAME = 60

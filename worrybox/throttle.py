@@ -7,8 +7,9 @@ bury a real worry. Staff who open a worry can mark it "not a real worry"; both a
 
 from datetime import datetime, timedelta, timezone
 
-from .db import get_setting, utcnow, write_transaction
-from .staff import audit
+from .clock import utcnow
+from .db import get_setting, write_transaction
+from .audit import audit
 
 FLOOD_POSTS = 6
 FLOOD_WINDOW = timedelta(minutes=5)

@@ -16,8 +16,9 @@ import segno
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from . import keys, sealing
-from .db import get_setting, set_setting, utcnow
+from . import keys, opening, sealing
+from .clock import utcnow
+from .db import get_setting, set_setting, write_transaction
 
 STEP_SECONDS = 30
 DIGITS = 6
@@ -125,7 +126,7 @@ def enrol(db, staff_id: int, keyring: keys.Keyring, secret: str, first_step: int
     wrapped = sealing.wrap_to_public(keys.personal_public_key(db, staff_id), secret.encode(), _wrap_context(staff_id))
     codes = new_backup_codes()
     now = utcnow()
-    with db.atomic():
+    with write_transaction(db):
         db.execute("UPDATE staff SET totp_wrapped_secret = ?, totp_last_step = ?, totp_enrolled_at = ? WHERE id = ?",
                    [wrapped, first_step, now, staff_id])
         db.execute("DELETE FROM staff_backup_codes WHERE staff_id = ?", [staff_id])
@@ -138,7 +139,7 @@ def enrol(db, staff_id: int, keyring: keys.Keyring, secret: str, first_step: int
 def open_secret(db, staff_id: int, keyring: keys.Keyring) -> str:
     """Unwrap this member of staff's TOTP secret with their unlocked key."""
     wrapped = db.execute("SELECT totp_wrapped_secret FROM staff WHERE id = ?", [staff_id]).fetchone()[0]
-    return sealing.unwrap_with_private(_personal_key(db, staff_id, keyring), wrapped, _wrap_context(staff_id)).decode()
+    return opening.unwrap_with_private(_personal_key(db, staff_id, keyring), wrapped, _wrap_context(staff_id)).decode()
 
 
 def check_code(db, staff_id: int, keyring: keys.Keyring, code: str, now: float | None = None) -> str | None:
@@ -165,7 +166,7 @@ def backup_codes_left(db, staff_id: int) -> int:
 
 def reset(db, staff_id: int) -> None:
     """Forget a member of staff's authenticator and backup codes: they enrol again at their next sign-in."""
-    with db.atomic():
+    with write_transaction(db):
         db.execute("UPDATE staff SET totp_wrapped_secret = NULL, totp_last_step = NULL, totp_enrolled_at = NULL "
                    "WHERE id = ?", [staff_id])
         db.execute("DELETE FROM staff_backup_codes WHERE staff_id = ?", [staff_id])

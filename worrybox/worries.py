@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 
 from . import escalation, sealing
-from .db import writers_queue
+from .db import write_transaction
 from .roster import Pupil
 
 MAX_TEXT = 4000
@@ -47,7 +47,7 @@ def post_worry(db, recipients: dict[str, bytes], worry: NewWorry, at: datetime |
             "pupil_id": worry.pupil.pupil_id, "name": worry.pupil.display_name, "class": worry.pupil.class_name,
         },
     }
-    with writers_queue(db), db.atomic():
+    with write_transaction(db):
         cursor = db.execute(
             "INSERT INTO worries (submission_id, created_at, feeling, topic, place, talk_to, urgent, named, "
             "pupil_ref, format_version, sealed_body, updated_at, language, tablet, code_hash) "

@@ -1,4 +1,4 @@
-"""Form rules both apps share (Flask-WTF / WTForms)."""
+"""Form rules and filters both apps share (Flask-WTF / WTForms)."""
 
 from flask_babel import lazy_gettext as _l
 from wtforms.validators import ValidationError

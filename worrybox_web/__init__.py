@@ -1,47 +1,32 @@
-"""What the kiosk and the staff console share as Flask apps: templates, cookies, database, errors, headers.
+"""The Flask layer both apps share: the app factory, the request's database, form checks and headers.
 
-This is the only core module that imports Flask; the apps call make_app() and add their own views.
+The core (worrybox/) imports no Flask; the kiosk and the console each call make_app() and add their views.
+Error pages are in errors.py, shared form fields in fields.py.
 """
 
 import os
-import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from flask import Flask, abort, current_app, g, has_request_context, render_template, request
+from flask import Flask, abort, current_app, g, has_request_context, request
 from flask_babel import Babel, get_locale
 from flask.sessions import SecureCookieSessionInterface
-from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .config import Paths, read_secret, resolve_data_dir
-from .db import connect, get_setting
-from .languages import DEFAULT_LANGUAGE, N_, direction
-from .school import open_school, pupil_keys
+from worrybox import clock
+from worrybox.config import Paths, read_secret, resolve_data_dir
+from worrybox.db import connect, get_setting
+from worrybox.languages import DEFAULT_LANGUAGE, direction
+from worrybox.school import open_school, pupil_keys
+
+from .errors import register_error_handlers
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_REQUEST_BYTES = 1024 * 1024
 # What a form on our pages posts. Flask-WTF would also read a JSON body or uploaded files into a form,
 # and the text validators fail on values that are not text, so nothing else is accepted.
 FORM_MIMETYPE = "application/x-www-form-urlencoded"
-# The only views that take a file (a roster CSV) as multipart/form-data; the 1 MiB limit still applies.
-UPLOAD_ENDPOINTS = frozenset({"people.import_roster"})
 UPLOAD_MIMETYPE = "multipart/form-data"
-
-# Plain words for every error a person can meet; never a traceback or a version.
-ERROR_MESSAGES = {
-    400: (N_("Something in that did not look right"), N_("Please go back and try again.")),
-    403: (N_("That is not for this account"), N_("Ask your safeguarding lead if you think you should see it.")),
-    404: (N_("We could not find that page"), N_("Go back to the start and try again.")),
-    405: (N_("That did not work"), N_("Go back to the start and try again.")),
-    413: (N_("That was too big to send"), N_("Please make it shorter and try again.")),
-    415: (N_("Something in that did not look right"), N_("Please go back and try again.")),
-    422: (N_("Something in that did not look right"), N_("Please go back and try again.")),
-    429: (N_("Please wait a moment"), N_("Too many tries in a short time. Try again in a few minutes.")),
-    500: (N_("Sorry, something went wrong"), N_("Nothing you did caused this. Please try again, or tell a grown-up.")),
-    503: (N_("Resting for a moment"), N_("Please try again soon, or tell a grown-up.")),
-}
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -68,13 +53,18 @@ class _SessionInterface(SecureCookieSessionInterface):
         return bool(app.config["SESSION_COOKIE_SECURE"] or (has_request_context() and request.is_secure))
 
 
-def make_app(import_name: str, app_name: str, test_config: dict | None = None, locale_selector=None) -> Flask:
-    """Create a Flask app over the shared templates, static files, translations and school database."""
+def make_app(import_name: str, app_name: str, test_config: dict | None = None, locale_selector=None,
+             upload_endpoints: frozenset[str] = frozenset()) -> Flask:
+    """Create a Flask app over the shared templates, static files, translations and school database.
+
+    upload_endpoints: the only views that may take a file as multipart/form-data (the 1 MiB limit still applies).
+    """
     app = Flask(import_name, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     test_config = dict(test_config or {})
     paths = Paths(resolve_data_dir(test_config.pop("DATA_DIR", None)))
     app.config.update(
         WORRYBOX_APP=app_name,
+        WORRYBOX_UPLOAD_ENDPOINTS=frozenset(upload_endpoints),
         WORRYBOX_PATHS=paths,
         SECRET_KEY=read_secret(paths.app_secret(app_name)),
         SESSION_COOKIE_NAME="worrybox_%s" % app_name,
@@ -103,8 +93,7 @@ def make_app(import_name: str, app_name: str, test_config: dict | None = None, l
     app.before_request(_refuse_non_form_bodies)
     app.teardown_appcontext(_close_db)
     app.after_request(_add_headers)
-    app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(Exception, _unexpected_error)
+    register_error_handlers(app)
     app.context_processor(_template_globals)
     app.add_template_filter(localtime)
     return app
@@ -129,7 +118,8 @@ def _close_db(exception=None) -> None:
 
 def _refuse_non_form_bodies():
     if request.method == "POST" and request.mimetype not in ("", FORM_MIMETYPE):
-        if request.mimetype == UPLOAD_MIMETYPE and request.endpoint in UPLOAD_ENDPOINTS:
+        uploads = current_app.config["WORRYBOX_UPLOAD_ENDPOINTS"]
+        if request.mimetype == UPLOAD_MIMETYPE and request.endpoint in uploads:
             return
         abort(415)
 
@@ -161,40 +151,13 @@ def form_problem(form, expired_message) -> int | None:
     return 422
 
 
-def error_page(status: int, message: str | None = None):
-    """Render the shared error page with a kind message and the right status code."""
-    heading, advice = ERROR_MESSAGES.get(status, ERROR_MESSAGES[500])
-    return render_template("error.html", status=status, heading=heading, advice=message or advice), status
-
-
-def _http_error(error: HTTPException):
-    if error.code is None or error.code < 400:
-        return error
-    response = error_page(error.code)
-    if error.code == 405 and error.valid_methods:
-        return response[0], 405, {"Allow": ", ".join(error.valid_methods)}
-    return response
-
-
-def _unexpected_error(error: Exception):
-    if isinstance(error, HTTPException):
-        return _http_error(error)
-    if isinstance(error, sqlite3.DatabaseError):
-        # A full disk, a read-only or damaged database: say "resting" and store nothing; never a success page.
-        current_app.logger.error("Database error on %s %s: %s", request.method, request.path, error)
-        return error_page(503)
-    # The traceback names code, not content: no form data is ever put into an exception message.
-    current_app.logger.error("Unhandled %s on %s %s", type(error).__name__, request.method, request.path,
-                             exc_info=error)
-    return error_page(500)
-
-
 def localtime(iso_utc: str | None) -> str:
     """Show a stored UTC timestamp in the school's time zone, as people read dates in school."""
     if not iso_utc:
         return "—"
-    zone = ZoneInfo(current_app.config.get("TIME_ZONE", "Europe/London"))
-    return datetime.fromisoformat(iso_utc).astimezone(zone).strftime("%a %-d %b %Y, %H:%M")
+    if "school_zone" not in g:  # one settings read per request, however many dates a page shows
+        g.school_zone = clock.school_zone(get_db())
+    return datetime.fromisoformat(iso_utc).astimezone(g.school_zone).strftime("%a %-d %b %Y, %H:%M")
 
 
 def _template_globals():
