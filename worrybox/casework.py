@@ -7,11 +7,12 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from . import hear_back, opening, sealing
+from . import certificates, hear_back, opening, sealing
 from .choices import STATUSES, label
 from .clock import utcnow
 
 from .audit import audit
+from .recipients import worry_recipients
 from .worries import worry_aad
 from .db import write_transaction
 
@@ -99,11 +100,26 @@ def _insert_action(db, worry_id: int, staff_id: int, action: str, at: str) -> in
                       [worry_id, staff_id, at, action]).lastrowid
 
 
+def current_readers(db, worry_id: int) -> dict[str, bytes]:
+    """The keys allowed to read a worry now: the team key in use, and each personal key the worry was sealed
+    to whose holder is still here, still certified and still in a role that reads worries.
+
+    Never a retired team key, a removed member or a key whose certificate no longer matches its account.
+    """
+    recipients = worry_recipients(db)
+    for key_id, public, staff_id in db.execute(
+            "SELECT k.key_id, k.public_key, k.staff_id FROM worry_keys w JOIN keys k ON k.key_id = w.key_id "
+            "JOIN staff s ON s.id = k.staff_id AND s.key_id = k.key_id "
+            "WHERE w.worry_id = ? AND k.purpose = 'staff' AND k.retired_at IS NULL AND s.removed_at IS NULL",
+            [worry_id]).fetchall():
+        if certificates.is_certified(db, staff_id):
+            recipients[key_id] = public
+    return recipients
+
+
 def _seal_note(db, worry_id: int, action_id: int, note: str) -> None:
-    """Seal a note on an action to everyone who can open the worry."""
-    recipients = dict(db.execute(
-        "SELECT k.key_id, k.public_key FROM worry_keys w JOIN keys k ON k.key_id = w.key_id WHERE w.worry_id = ?",
-        [worry_id]).fetchall())
+    """Seal a note on an action to the worry's current readers (current_readers)."""
+    recipients = current_readers(db, worry_id)
     sealed = sealing.seal(recipients, note.encode("utf-8"), action_aad(action_id, worry_id))
     db.execute("UPDATE actions SET sealed_note = ? WHERE id = ?", [sealed.body, action_id])
     for key_id, sealed_key in sealed.keys.items():

@@ -425,3 +425,41 @@ def _m0010_queue_order_indexes(db: Database) -> None:
         # The queue's prank counts read only the pranks, not every worry of the last 30 days.
         "CREATE INDEX worries_pranks_by_created ON worries (created_at) WHERE flood = 1 OR not_real_at IS NOT NULL",
     )
+
+
+@migrations(name="0011_certified_recipients_and_review")
+def _m0011_certified_recipients_and_review(db: Database) -> None:
+    _run(
+        db,
+        # The safeguarding team's signing key (ML-DSA-65 + Ed25519): it certifies every personal key that may
+        # receive a worry, a note or a team key. Its private half is wrapped to the team key it was made with,
+        # so it is held exactly where the team key is (each DSL and deputy, and the recovery code).
+        """
+        CREATE TABLE signing_keys (
+            key_id TEXT PRIMARY KEY,
+            team_key_id TEXT NOT NULL REFERENCES keys(key_id),
+            public_key BLOB NOT NULL,
+            wrapped_private_key BLOB NOT NULL,
+            created_at TEXT NOT NULL,
+            retired_at TEXT
+        )
+        """,
+        # A certificate binds one account as approved (id, email, role, class) to its personal key.
+        """
+        CREATE TABLE certificates (
+            id INTEGER PRIMARY KEY,
+            staff_id INTEGER NOT NULL REFERENCES staff(id),
+            key_id TEXT NOT NULL,
+            signing_key_id TEXT NOT NULL REFERENCES signing_keys(key_id),
+            body TEXT NOT NULL,
+            signature BLOB NOT NULL,
+            issued_at TEXT NOT NULL,
+            issued_by INTEGER
+        )
+        """,
+        "CREATE INDEX certificates_by_staff ON certificates (staff_id, id)",
+        # A worry someone outside the DSL team closed or marked not real waits for a DSL or deputy to confirm.
+        "ALTER TABLE worries ADD COLUMN review_asked_for TEXT",
+        "ALTER TABLE worries ADD COLUMN review_asked_by INTEGER REFERENCES staff(id)",
+        "ALTER TABLE worries ADD COLUMN review_asked_at TEXT",
+    )
