@@ -97,10 +97,10 @@ def _standing(db, row) -> Standing:
     if cert is None:
         return Standing(staff_id, False, "pending")
     cert_key_id, signing_key_id, body, signature = cert
-    signer = db.execute("SELECT public_key FROM signing_keys WHERE key_id = ? AND retired_at IS NULL",
+    signer = db.execute("SELECT public_key, retired_at FROM signing_keys WHERE key_id = ?",
                         [signing_key_id]).fetchone()
     if signer is None:
-        return Standing(staff_id, False, "its certificate was signed by a signing key the team no longer uses")
+        return Standing(staff_id, False, "its certificate was signed by an unknown key (changed in the database)")
     if not verify_signature(signer[0], signature, body.encode("utf-8")):
         return Standing(staff_id, False, "its certificate does not verify (changed in the database)")
     try:
@@ -112,7 +112,7 @@ def _standing(db, row) -> Standing:
         differs.append("account")
     if approved.get("role") != role:
         differs.append("role")
-    if approved.get("class") != (normalise_class(class_name) if role == "teacher" else None):
+    elif approved.get("class") != (normalise_class(class_name) if role == "teacher" else None):
         differs.append("class")
     if approved.get("key_id") != key_id or cert_key_id != key_id \
             or approved.get("fingerprint") != sealing.fingerprint(public):
@@ -121,6 +121,8 @@ def _standing(db, row) -> Standing:
         differs.append("signing key")
     if differs:
         return Standing(staff_id, False, "its %s changed since a DSL approved it" % " and ".join(differs))
+    if signer[1] is not None:
+        return Standing(staff_id, False, "its certificate was signed by a signing key the team no longer uses")
     return Standing(staff_id, True)
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from . import alerts, two_factor
+from . import alerts, certificates, two_factor
 from .backup import MAX_AGE, last_backup
 from .config import Paths
 from .db import connect, get_setting
@@ -112,6 +112,7 @@ def check_school(db, now: datetime, data_dir: Path = Path("DIR")) -> list[Findin
     if not holders:
         findings.append(Finding(False, "No member of staff holds the safeguarding team key: nobody can open a worry.",
                                 "Add a DSL with `worrybox add-staff --role dsl --recovery-code-file CODE ...`."))
+    findings += check_certificates(db, data_dir)
     if not two_factor.school_requires(db):
         findings.append(Finding(False, "Two-factor sign-in is switched off for this school.",
                                 "worrybox two-factor require --data-dir %s" % data_dir))
@@ -141,6 +142,32 @@ def check_school(db, now: datetime, data_dir: Path = Path("DIR")) -> list[Findin
                                 "(deploy/README.md)" % data_dir))
     if not findings:
         findings.append(Finding(True, "Keys, two-factor sign-in, alert e-mail and backups are in order."))
+    return findings
+
+
+def check_certificates(db, data_dir: Path = Path("DIR")) -> list[Finding]:
+    """Who receives worries: every personal key certified by the safeguarding team, and matching its account."""
+    findings = []
+    if certificates.current_signing_key(db) is None:
+        findings.append(Finding(False, "The safeguarding team has no signing key yet, so no teacher, head teacher or "
+                                       "governor receives worries (the team key still receives every one).",
+                                "A DSL approves staff on the Staff page of the console (the first approval makes "
+                                "the key), or: worrybox approve-staff --data-dir %s --email EMAIL --by DSL_EMAIL"
+                                % data_dir))
+    for found in certificates.standings(db):
+        if found.certified:
+            continue
+        email, role = db.execute("SELECT email, role FROM staff WHERE id = ?", [found.staff_id]).fetchone()
+        if found.pending:
+            findings.append(Finding(False, "%s (%s) is waiting for a DSL or deputy to approve them, and receives "
+                                           "nothing until then." % (email, role),
+                                    "A DSL or deputy approves them on the Staff page, or: worrybox approve-staff "
+                                    "--data-dir %s --email %s --by DSL_EMAIL" % (data_dir, email)))
+        else:
+            findings.append(Finding(False, "%s (%s) receives nothing: %s. Someone may have edited the database."
+                                    % (email, role, found.problem),
+                                    "A DSL checks who changed it (audit log, server access); if the account is right "
+                                    "as it is now, approve it again on the Staff page."))
     return findings
 
 

@@ -1,0 +1,165 @@
+"""Only the safeguarding team decides who reads a worry (issue 11): certified recipients, current readers.
+
+Every "opens" here is tried with real keys, as in test_routing_and_staff.py.
+"""
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import DSL_EMAIL, DSL_PASSWORD, TEACHER_EMAIL, TEACHER_PASSWORD
+from worrybox import casework, certificates, certify, keys, opening, staff as accounts
+from worrybox.cli import main as worrybox_cli
+from worrybox.recipients import recipients_for
+from worrybox.staff import create_staff, find_staff_id
+from worrybox.worries import NewWorry, post_worry
+
+GOVERNOR_EMAIL, GOVERNOR_PASSWORD = "governor@school.example", "governor password one"
+HEAD_EMAIL, HEAD_PASSWORD = "head@school.example", "head teacher password"
+
+
+def _keyring(db, email, password):
+    return keys.unlock_keyring(db, find_staff_id(db, email), password)
+
+
+def _post(db, text, topic=None, talk_to=None, class_name=None):
+    recipients, _readers = recipients_for(db, topic, talk_to, class_name)
+    worry_id, _new = post_worry(db, recipients, NewWorry(submission_id="trust-%s" % text, text=text, feeling="sad",
+                                                         topic=topic, talk_to=talk_to))
+    return worry_id
+
+
+def _check(data_dir) -> str:
+    return CliRunner().invoke(worrybox_cli, ["check", "--data-dir", str(data_dir)]).output
+
+
+def _note_key_ids(db, worry_id) -> set[str]:
+    action_id = db.execute("SELECT max(id) FROM actions WHERE worry_id = ? AND action = 'note'", [worry_id]).fetchone()[0]
+    return {row[0] for row in db.execute("SELECT key_id FROM action_keys WHERE action_id = ?", [action_id])}
+
+
+def _staff_key(db, email) -> str:
+    return db.execute("SELECT key_id FROM staff WHERE id = ?", [find_staff_id(db, email)]).fetchone()[0]
+
+
+def _team_key_in_use(db) -> str:
+    return db.execute("SELECT key_id FROM keys WHERE purpose = 'team' AND retired_at IS NULL").fetchone()[0]
+
+
+def test_an_account_made_deputy_in_the_database_gets_no_team_key_at_rotation_and_check_reports_it(
+        db, data_dir, team_keys):
+    teacher = find_staff_id(db, TEACHER_EMAIL)
+    assert "All good" in _check(data_dir) or TEACHER_EMAIL not in _check(data_dir)
+    db.execute("UPDATE staff SET role = 'deputy' WHERE id = ?", [teacher])
+    accounts.rotate_team_key(db, team_keys, by_staff_id=find_staff_id(db, DSL_EMAIL))
+    assert db.execute("SELECT count(*) FROM key_wraps WHERE staff_id = ?", [teacher]).fetchone()[0] == 0
+    edited = _keyring(db, TEACHER_EMAIL, TEACHER_PASSWORD)
+    assert keys.team_keys_of(edited, db) == {}
+    # The DSL still holds every team key, old and new.
+    assert set(keys.team_keys_of(_keyring(db, DSL_EMAIL, DSL_PASSWORD), db)) == \
+        {row[0] for row in db.execute("SELECT key_id FROM keys WHERE purpose = 'team'")}
+    report = _check(data_dir)
+    assert "PROBLEM  %s (deputy) receives nothing: its role changed since a DSL approved it" % TEACHER_EMAIL in report
+
+
+def test_a_class_edited_in_the_database_stops_a_teacher_receiving_their_new_class_worries(db, caplog):
+    db.execute("UPDATE staff SET class_name = '5C' WHERE email = ?", [TEACHER_EMAIL])
+    recipients, readers = recipients_for(db, None, "teacher", "5C")
+    assert _staff_key(db, TEACHER_EMAIL) not in recipients
+    assert readers == [("team", None), ("class_teacher", "Priya Shah")]  # 5C's approved teacher, not Tom
+    assert "receives nothing: its class changed since a DSL approved it" in caplog.text
+    assert TEACHER_EMAIL not in caplog.text and "Tom Baker" not in caplog.text
+
+
+def test_a_personal_key_swapped_in_the_database_receives_nothing(db, data_dir):
+    other_key = _staff_key(db, "teacher.5c@school.example")
+    public = db.execute("SELECT public_key FROM keys WHERE key_id = ?", [other_key]).fetchone()[0]
+    # Swap Tom's public key (and its plain fingerprint, which anyone can recompute) for another key.
+    db.execute("UPDATE keys SET public_key = ?, fingerprint = (SELECT fingerprint FROM keys WHERE key_id = ?) "
+               "WHERE key_id = ?", [public, other_key, _staff_key(db, TEACHER_EMAIL)])
+    recipients, _readers = recipients_for(db, None, "teacher", "4B")
+    assert list(recipients) == [_team_key_in_use(db)]
+    assert "its key changed since a DSL approved it" in _check(data_dir)
+
+
+@pytest.mark.parametrize("part", ["ML-DSA-65", "Ed25519"])
+def test_a_certificate_needs_both_signatures_to_verify(db, part):
+    teacher = find_staff_id(db, TEACHER_EMAIL)
+    assert certificates.is_certified(db, teacher)
+    cert_id, signature = db.execute("SELECT id, signature FROM certificates WHERE staff_id = ? ORDER BY id DESC",
+                                    [teacher]).fetchone()
+    at = 10 if part == "ML-DSA-65" else certificates.MLDSA65_SIGNATURE_LEN + 10
+    broken = signature[:at] + bytes([signature[at] ^ 1]) + signature[at + 1:]
+    db.execute("UPDATE certificates SET signature = ? WHERE id = ?", [broken, cert_id])
+    assert not certificates.is_certified(db, teacher)
+    assert certificates.standing(db, teacher).problem == "its certificate does not verify (changed in the database)"
+
+
+def test_after_removing_a_teacher_and_rotating_a_new_note_on_an_old_worry_reaches_only_todays_readers(
+        db, team_keys):
+    old_worry = _post(db, "OLD-WORRY", talk_to="teacher", class_name="4B")
+    teacher_key = _staff_key(db, TEACHER_EMAIL)
+    old_team_key = _team_key_in_use(db)
+    assert {teacher_key, old_team_key} <= {row[0] for row in db.execute(
+        "SELECT key_id FROM worry_keys WHERE worry_id = ?", [old_worry])}
+    dsl = find_staff_id(db, DSL_EMAIL)
+    accounts.remove_staff(db, find_staff_id(db, TEACHER_EMAIL), by_staff_id=dsl)
+    accounts.rotate_team_key(db, team_keys, by_staff_id=dsl)
+    dsl_keys = _keyring(db, DSL_EMAIL, DSL_PASSWORD)
+    casework.record_action(db, old_worry, dsl_keys, note="A NEW NOTE")
+    assert _note_key_ids(db, old_worry) == {_team_key_in_use(db)}
+    assert _team_key_in_use(db) != old_team_key
+    assert "A NEW NOTE" in [entry["note"] for entry in casework.chronology(db, old_worry, dsl_keys)]
+
+
+def test_a_note_still_reaches_a_certified_class_teacher_the_worry_was_sealed_to(db):
+    worry = _post(db, "MY-TEACHER", talk_to="teacher", class_name="4B")
+    casework.record_action(db, worry, _keyring(db, DSL_EMAIL, DSL_PASSWORD), note="seen, talking to them today")
+    assert _note_key_ids(db, worry) == {_team_key_in_use(db), _staff_key(db, TEACHER_EMAIL)}
+
+
+def test_add_staff_by_a_dsl_on_the_command_line_certifies_and_without_by_waits(data_dir, db, tmp_path):
+    (tmp_path / "dsl.pw").write_text(DSL_PASSWORD)
+    (tmp_path / "new.pw").write_text("a new teacher password")
+    run = CliRunner().invoke
+    added = run(worrybox_cli, ["add-staff", "--data-dir", str(data_dir), "--email", "ann@school.example", "--name",
+                               "Ann Lee", "--role", "teacher", "--class", "3A", "--password-file",
+                               str(tmp_path / "new.pw"), "--by", DSL_EMAIL, "--by-password-file",
+                               str(tmp_path / "dsl.pw")])
+    assert added.exit_code == 0, added.output
+    assert certificates.is_certified(db, find_staff_id(db, "ann@school.example"))
+    waiting = run(worrybox_cli, ["add-staff", "--data-dir", str(data_dir), "--email", "bo@school.example", "--name",
+                                 "Bo Ray", "--role", "head", "--password-file", str(tmp_path / "new.pw")])
+    assert waiting.exit_code == 0 and "receive no worry until a DSL or deputy approves them" in waiting.output
+    assert certificates.standing(db, find_staff_id(db, "bo@school.example")).pending
+    assert "bo@school.example (head) is waiting for a DSL or deputy to approve them" in _check(data_dir)
+    approved = run(worrybox_cli, ["approve-staff", "--data-dir", str(data_dir), "--email", "bo@school.example",
+                                  "--by", DSL_EMAIL, "--by-password-file", str(tmp_path / "dsl.pw")])
+    assert approved.exit_code == 0 and "Approved bo@school.example as Head teacher" in approved.output
+    assert certificates.is_certified(db, find_staff_id(db, "bo@school.example"))
+    refused = run(worrybox_cli, ["approve-staff", "--data-dir", str(data_dir), "--email", "bo@school.example"])
+    assert refused.exit_code != 0 and "Only the safeguarding team approves" in refused.output
+
+
+def test_a_school_from_before_certificates_keeps_sealing_to_the_team_until_a_dsl_approves(db, team_keys):
+    # As a school upgraded from before signing keys existed: no signing key, no certificate.
+    db.execute("DELETE FROM certificates")
+    db.execute("DELETE FROM signing_keys")
+    recipients, readers = recipients_for(db, None, "teacher", "4B")
+    assert list(recipients) == [_team_key_in_use(db)] and readers == [("team", None)]
+    dsl = find_staff_id(db, DSL_EMAIL)
+    accounts.approve_staff(db, find_staff_id(db, TEACHER_EMAIL), team_keys, by_staff_id=dsl)
+    assert certificates.current_signing_key(db) is not None
+    assert certificates.is_certified(db, dsl)  # the first DSL to approve is certified with the new key
+    recipients, _readers = recipients_for(db, None, "teacher", "4B")
+    assert _staff_key(db, TEACHER_EMAIL) in recipients
+
+
+def test_the_signing_key_opens_only_with_the_team_key(db, team_keys):
+    signing = certify.signer(db, team_keys)
+    assert signing.key_id == certificates.current_signing_key(db)[0]
+    with pytest.raises(certify.NoSigningKey):
+        certify.signer(db, {})
+    wrapped = db.execute("SELECT wrapped_private_key FROM signing_keys").fetchone()[0]
+    assert signing.private not in wrapped
+    with pytest.raises(opening.OpenError):
+        opening.unwrap_with_private(opening.generate_private_key(), wrapped, b"anything")
