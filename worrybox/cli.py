@@ -337,11 +337,11 @@ def check(data_dir):
 @main.command()
 @data_dir_option
 @click.option("--to", "target", required=True, type=click.Path(path_type=Path),
-              help="The backup file to write, or a directory to write a dated one (worrybox-YYYYmmddTHHMMSSZ.tar) in.")
+              help="The backup file to write, or a directory to write a dated one (worrybox-YYYYmmddTHHMMSSZ.backup) in.")
 @click.option("--keep", type=click.IntRange(min=1),
               help="With a directory: keep only this many dated backups in it, deleting the oldest.")
 def backup(data_dir, target, keep):
-    """Back up the database and secrets to one file (mode 0600) while the apps keep serving."""
+    """Back up the database and secrets to one file sealed to the team key (mode 0600) while the apps keep serving."""
     from .backup import BackupError, create_backup, prune
 
     if keep and not target.is_dir():
@@ -360,12 +360,21 @@ def backup(data_dir, target, keep):
 @data_dir_option
 @click.option("--from", "source", required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="A file written by `worrybox backup`.")
-def restore(data_dir, source):
-    """Put a backup back into a new or empty data directory (never over an existing school)."""
+@click.option("--recovery-code-file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="File whose first line is the school's recovery code (otherwise you are asked).")
+def restore(data_dir, source, recovery_code_file):
+    """Put a backup back into a new or empty data directory (never over an existing school); needs the recovery code."""
     from .backup import BackupError, restore_backup
 
+    if recovery_code_file:
+        code = _read_password_file(recovery_code_file)
+    elif sys.stdin.isatty():
+        code = click.prompt("The school's recovery code", hide_input=True)
+    else:
+        raise click.ClickException("A backup opens only with the school's recovery code: give --recovery-code-file "
+                                   "FILE, or run this in a terminal to type it. Nothing was restored.")
     try:
-        school = restore_backup(source, Paths(data_dir.resolve()))
+        school = restore_backup(source, Paths(data_dir.resolve()), code)
     except BackupError as exc:
         raise click.ClickException(str(exc))
     click.echo("Restored %s into %s." % (school, data_dir))
