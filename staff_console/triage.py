@@ -7,10 +7,11 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 from worrybox import casework, clock, hear_back, throttle, worries
 from worrybox.choices import FEELINGS, PLACES, STATUSES, TALK_TO, TOPICS, label
 from worrybox.languages import ENGLISH_NAMES, LANGUAGES
+from worrybox.staff import ROLES
 from worrybox_web import form_problem, get_db, get_pupil_keys
 from worrybox_web.errors import error_page
 
-from .auth import login_required
+from .auth import login_required, role_required
 from .forms import ActionForm, ButtonForm, ReplyForm
 
 bp = Blueprint("triage", __name__)
@@ -26,6 +27,12 @@ def choice_label(value, kind):
     """Show a stored choice in words: {{ worry.feeling|choice('feeling') }}."""
     return label({"feeling": FEELINGS, "topic": TOPICS, "place": PLACES, "talk_to": TALK_TO,
                   "status": STATUSES}[kind], value)
+
+
+@bp.app_template_filter("role_label")
+def role_label(role):
+    """A role in words: 'Class teacher'."""
+    return ROLES.get(role, role or "member of staff")
 
 
 @bp.app_template_filter("language_name")
@@ -119,6 +126,17 @@ def mark_not_real(worry_id):
     if refused:
         return refused
     throttle.mark_not_real(get_db(), worry_id, g.staff.id, not_real=request.form.get("undo") != "y")
+    return redirect(url_for("triage.worry", worry_id=worry_id), 303)
+
+
+@bp.post(WORRY_URL + "/confirm")
+@role_required("dsl", "deputy")
+def confirm_review(worry_id):
+    """A DSL or deputy confirms that a worry a teacher or head closed (or marked not real) is closed (or not real)."""
+    refused = refuse_worry_button(worry_id)
+    if refused:
+        return refused
+    casework.confirm_review(get_db(), worry_id, g.keyring)
     return redirect(url_for("triage.worry", worry_id=worry_id), 303)
 
 

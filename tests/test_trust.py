@@ -3,6 +3,8 @@
 Every "opens" here is tried with real keys, as in test_routing_and_staff.py.
 """
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 from click.testing import CliRunner
 
@@ -163,3 +165,64 @@ def test_the_signing_key_opens_only_with_the_team_key(db, team_keys):
     assert signing.private not in wrapped
     with pytest.raises(opening.OpenError):
         opening.unwrap_with_private(opening.generate_private_key(), wrapped, b"anything")
+
+
+# Nothing leaves the DSL's sight ------------------------------------------------------------------
+
+
+def _html(response):
+    return response.get_data(as_text=True)
+
+
+def test_a_worry_a_teacher_closed_stays_in_the_dsls_queue_and_retention_waits_until_a_dsl_confirms(
+        db, console, staff, child):
+    from conftest import csrf_token
+    from worrybox.retention import apply_retention
+
+    assert child.post(text="ABOUT-MY-TEACHER", feeling="sad", pupil="P001", talk_to="teacher").status_code == 303
+    worry = db.execute("SELECT max(id) FROM worries").fetchone()[0]
+    staff.login(TEACHER_EMAIL, TEACHER_PASSWORD)
+    page = _html(console.get("/worries/%d" % worry))
+    closed = console.post("/worries/%d" % worry, data={"csrf_token": csrf_token(page), "status": "closed",
+                                                        "note": ""})
+    assert closed.status_code == 303
+    assert "for the DSL or a deputy to review" in _html(console.get("/worries/%d" % worry))
+    staff.logout()
+
+    staff.login()
+    queue = _html(console.get("/"))
+    assert "/worries/%d" % worry in queue and "Closed by a class teacher — to review" in queue
+    later = datetime.now(timezone.utc) + timedelta(days=3650)
+    assert apply_retention(db, now=later).deleted == 0
+    assert db.execute("SELECT status FROM worries WHERE id = ?", [worry]).fetchone()[0] != "closed"
+
+    page = _html(console.get("/worries/%d" % worry))
+    assert "stays open in the DSL's and" in page
+    assert console.post("/worries/%d/confirm" % worry, data={"csrf_token": csrf_token(page)}).status_code == 303
+    assert db.execute("SELECT status FROM worries WHERE id = ?", [worry]).fetchone()[0] == "closed"
+    assert "/worries/%d" % worry not in _html(console.get("/"))
+    assert apply_retention(db, now=later).deleted == 1
+
+
+def test_a_worry_a_teacher_marks_not_real_is_not_buried_until_a_dsl_confirms(db):
+    worry = _post(db, "NOT-A-PRANK", talk_to="teacher", class_name="4B")
+    teacher = _keyring(db, TEACHER_EMAIL, TEACHER_PASSWORD)
+    from worrybox import throttle, worries
+
+    assert throttle.mark_not_real(db, worry, teacher.staff_id)
+    listed = [item for item in worries.queue(db, _keyring(db, DSL_EMAIL, DSL_PASSWORD).private_keys)[0]
+              if item["id"] == worry][0]
+    assert not listed["not_real"] and listed["review_asked_for"] == "not_real"
+    dsl = _keyring(db, DSL_EMAIL, DSL_PASSWORD)
+    assert casework.confirm_review(db, worry, dsl)
+    assert db.execute("SELECT not_real_at IS NOT NULL, review_asked_for FROM worries WHERE id = ?",
+                      [worry]).fetchone() == (1, None)
+
+
+def test_only_a_dsl_or_deputy_can_confirm_a_review(db, console, staff):
+    from conftest import csrf_token
+
+    worry = _post(db, "MINE", talk_to="teacher", class_name="4B")
+    staff.login(TEACHER_EMAIL, TEACHER_PASSWORD)
+    page = _html(console.get("/worries/%d" % worry))
+    assert console.post("/worries/%d/confirm" % worry, data={"csrf_token": csrf_token(page)}).status_code == 403
