@@ -19,7 +19,7 @@ STAFF_ADMINS = ("dsl", "it_admin")
 APPROVERS = ("dsl", "deputy")
 STAFF_VIEWERS = (*STAFF_ADMINS, "deputy")
 # School IT manages accounts, but never one that holds the team key: it could not give one the key anyway.
-IT_ADMIN_MANAGES = ("head", "teacher", "coordinator", "it_admin")
+IT_ADMIN_MANAGES = ("head", "teacher", "governor", "coordinator", "it_admin")
 STAFF_URL = "/staff/<%s:staff_id>" % ID
 
 

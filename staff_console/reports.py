@@ -13,7 +13,8 @@ from .auth import role_required
 
 bp = Blueprint("reports", __name__)
 
-REPORT_ROLES = ("dsl", "deputy")
+# Numbers, never names: the head teacher(s) and governors read it too.
+REPORT_ROLES = ("dsl", "deputy", "head", "governor")
 DEFAULT_WEEKS = 12
 
 

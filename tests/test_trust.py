@@ -226,3 +226,39 @@ def test_only_a_dsl_or_deputy_can_confirm_a_review(db, console, staff):
     staff.login(TEACHER_EMAIL, TEACHER_PASSWORD)
     page = _html(console.get("/worries/%d" % worry))
     assert console.post("/worries/%d/confirm" % worry, data={"csrf_token": csrf_token(page)}).status_code == 403
+
+
+# Allegations reach someone outside the line ------------------------------------------------------
+
+
+def test_a_worry_about_a_grown_up_at_school_opens_for_the_governor_and_the_head_but_no_class_teacher(
+        db, child, team_keys):
+    create_staff(db, GOVERNOR_EMAIL, "Gail Governor", "governor", GOVERNOR_PASSWORD, team_keys=team_keys)
+    create_staff(db, HEAD_EMAIL, "Hana Head", "head", HEAD_PASSWORD, team_keys=team_keys)
+    thanks = child.post(text="ABOUT-A-GROWN-UP", feeling="scared", topic="adult_at_school", pupil="P001",
+                        talk_to="teacher")
+    assert thanks.status_code == 303
+    page = child.client.get("/thanks").get_data(as_text=True)
+    assert "A school governor who helps keep children safe will read it too." in page
+    worry = db.execute("SELECT max(id) FROM worries").fetchone()[0]
+    for email, password in ((GOVERNOR_EMAIL, GOVERNOR_PASSWORD), (HEAD_EMAIL, HEAD_PASSWORD)):
+        opened = casework.read_worry(db, worry, _keyring(db, email, password))
+        assert opened.text == "ABOUT-A-GROWN-UP"
+    assert not casework.can_open(db, worry, _keyring(db, TEACHER_EMAIL, TEACHER_PASSWORD))
+
+
+def test_a_governor_school_it_adds_receives_nothing_until_approved(db):
+    create_staff(db, GOVERNOR_EMAIL, "Gail Governor", "governor", GOVERNOR_PASSWORD)
+    recipients, readers = recipients_for(db, "adult_at_school", None, None)
+    assert ("governor", None) not in readers and _staff_key(db, GOVERNOR_EMAIL) not in recipients
+
+
+@pytest.mark.parametrize("role", ["head", "governor"])
+def test_the_head_and_a_governor_can_open_the_governors_report_but_a_teacher_cannot(role, db, console, staff,
+                                                                                    team_keys):
+    create_staff(db, "%s@school.example" % role, "Sam Reader", role, "a reader password", team_keys=team_keys)
+    staff.login("%s@school.example" % role, "a reader password")
+    assert console.get("/report").status_code == 200
+    staff.logout()
+    staff.login(TEACHER_EMAIL, TEACHER_PASSWORD)
+    assert console.get("/report").status_code == 403
