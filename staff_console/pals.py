@@ -2,9 +2,9 @@
 
 from datetime import datetime, timedelta, timezone
 
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 
-from worrybox import alerts, casework, clock, escalation, mediators, roster, worries
+from worrybox import alerts, casework, clock, escalation, mail_password, mediators, roster, worries
 from worrybox.choices import TOPICS, label
 from worrybox.db import get_setting, set_setting, write_transaction
 from worrybox.recipients import NoRecipients, worry_recipients
@@ -18,8 +18,10 @@ from .forms import (AcknowledgeForm, AddMediatorForm, ButtonForm, PauseForm, Sch
 bp = Blueprint("pals", __name__)
 
 SAFEGUARDING = ("dsl", "deputy")
-# School settings are school IT's to manage too; escalations and worries never are.
+# Kiosk language, idle time and tablets are school IT's to manage too (kiosk_admin).
 SETTINGS_ROLES = (*SAFEGUARDING, "it_admin")
+# The alarms (repeat-visit rule, alert recipients, mail server) belong to the DSL team: IT never changes them.
+SAFEGUARDING_SETTINGS_ROLES = SAFEGUARDING
 PALS = ("dsl", "deputy", "coordinator")
 # SQLite's largest integer: a bigger id is a page that does not exist, not an OverflowError.
 ID = "int(max=9223372036854775807)"
@@ -412,12 +414,12 @@ def _stored_settings(db) -> dict:
 
 
 def _render_settings(form, status=200):
-    has_password = bool(get_setting(get_db(), "smtp_password"))
+    has_password = mail_password.is_set(current_app.config["WORRYBOX_PATHS"])
     return render_template("console/settings.html", form=form, has_password=has_password), status
 
 
 @bp.get("/settings")
-@role_required(*SETTINGS_ROLES)
+@role_required(*SAFEGUARDING_SETTINGS_ROLES)
 def settings():
     stored = _stored_settings(get_db())
     form = SettingsForm(
@@ -430,7 +432,7 @@ def settings():
 
 
 @bp.post("/settings")
-@role_required(*SETTINGS_ROLES)
+@role_required(*SAFEGUARDING_SETTINGS_ROLES)
 def save_settings():
     form = SettingsForm()
     status = _check(form)
@@ -440,11 +442,13 @@ def save_settings():
                                     "were changing it.")
         return _render_settings(form, status)
     db = get_db()
+    paths = current_app.config["WORRYBOX_PATHS"]
     before = _stored_settings(db)
+    had_password = mail_password.is_set(paths)
     if form.forget_password.data:
         password = ""
     else:
-        password = form.smtp_password.data or before["smtp_password"]
+        password = form.smtp_password.data or mail_password.read(paths)
     smtp = alerts.SmtpSettings(
         host=form.smtp_host.data or "", port=form.smtp_port.data or DEFAULT_PORTS[form.smtp_security.data],
         security=form.smtp_security.data, username=form.smtp_username.data or "", password=password,
@@ -454,8 +458,12 @@ def save_settings():
         set_setting(db, "visit_window_days", str(form.visit_window_days.data))
         alerts.save_smtp_settings(db, smtp)
         after = _stored_settings(db)
-        # Names only: a password, or an address, has no place in the audit log.
-        changed = [name for name in after if after[name] != before[name]]
+        # Old and new values, so the DSL sees who redirected or loosened an alarm; never the password itself.
+        changed = ["%s: %r → %r" % (name, before[name], after[name]) for name in after if after[name] != before[name]]
+        if form.smtp_password.data or (form.forget_password.data and had_password):
+            changed.append("mail password %s" % ("removed" if form.forget_password.data else "changed"))
+            # In secrets/ (0600), never the database; written inside the transaction so both change together.
+            mail_password.write(paths, password)
         if changed:
-            _changed("settings_changed", ", ".join(changed))
+            _changed("settings_changed", "; ".join(changed))
     return redirect(url_for("pals.settings"), 303)

@@ -51,8 +51,9 @@ def save_retention():
         return _render(form, status)
     db = get_db()
     with write_transaction(db):
-        if form.retention_days.data != retention.retention_days(db):
+        before = retention.retention_days(db)
+        if form.retention_days.data != before:
             retention.set_retention_days(db, form.retention_days.data)
             audit(db, "settings_changed", staff_id=g.staff.id,
-                  detail="retention_days %d" % form.retention_days.data)
+                  detail="retention_days: %d → %d" % (before, form.retention_days.data))
     return redirect(url_for("retention.retention_settings"), 303)

@@ -205,7 +205,7 @@ def _import_roster(console, content=ROSTER_CSV, name="roster.csv"):
                         content_type="multipart/form-data")
 
 
-def test_the_it_admin_can_import_a_roster_and_change_settings_but_can_open_no_worry(
+def test_the_it_admin_can_import_a_roster_and_change_kiosk_settings_but_can_open_no_worry_or_change_an_alarm(
         child, head, it_admin, staff, console, db):
     for fields in ({"pupil": "P001", "talk_to": "teacher", "feeling": "sad"},
                    {"pupil": "P001", "topic": "adult_at_school", "talk_to": "teacher"},
@@ -218,8 +218,9 @@ def test_the_it_admin_can_import_a_roster_and_change_settings_but_can_open_no_wo
     imported = _import_roster(console)
     assert imported.status_code == 200 and "Imported 2 pupils: 2 new, 0 updated." in _html(imported)
     assert db.execute("SELECT count(*) FROM pupils WHERE class_name = '6A'").fetchone()[0] == 2
-    assert console.post("/settings", data=_settings_fields(_html(console.get("/settings")))).status_code == 303
     page = _html(console.get("/kiosk"))
+    assert console.get("/settings").status_code == 403
+    assert console.post("/settings", data=_settings_fields(page)).status_code == 403
     assert console.post("/kiosk", data={"csrf_token": csrf_token(page), "kiosk_language": "pl",
                                         "kiosk_idle_seconds": "90"}).status_code == 303
 

@@ -262,3 +262,93 @@ def test_the_head_and_a_governor_can_open_the_governors_report_but_a_teacher_can
     staff.logout()
     staff.login(TEACHER_EMAIL, TEACHER_PASSWORD)
     assert console.get("/report").status_code == 403
+
+
+# Safeguarding settings belong to the DSL team ----------------------------------------------------
+
+IT_EMAIL, IT_PASSWORD = "it@school.example", "school it password"
+
+
+@pytest.mark.parametrize("method, path", [("GET", "/settings"), ("POST", "/settings"), ("GET", "/retention"),
+                                          ("POST", "/retention")])
+def test_school_it_gets_403_from_every_safeguarding_setting(method, path, db, console, staff):
+    from conftest import csrf_token
+
+    create_staff(db, IT_EMAIL, "Ian Tech", "it_admin", IT_PASSWORD)
+    staff.login(IT_EMAIL, IT_PASSWORD)
+    token = csrf_token(_html(console.get("/kiosk")))
+    data = {"csrf_token": token, "visit_threshold": "50", "visit_window_days": "7", "retention_days": "1",
+            "smtp_host": "mail.evil.example", "smtp_security": "none", "alert_recipients": "it@school.example"}
+    before = db.execute("SELECT name, value FROM settings ORDER BY name").fetchall()
+    response = console.open(path, method=method, data=data if method == "POST" else None)
+    assert response.status_code == 403
+    assert db.execute("SELECT name, value FROM settings ORDER BY name").fetchall() == before
+    assert "Settings</a>" not in _html(console.get("/kiosk"))
+
+
+def test_a_dsls_change_to_an_alarm_is_audited_with_old_and_new_values_and_never_the_password(
+        db, console, staff, data_dir):
+    from conftest import csrf_token
+    from worrybox import alerts, mail_password
+    from worrybox.config import Paths
+
+    staff.login()
+    page = _html(console.get("/settings"))
+    saved = console.post("/settings", data={
+        "csrf_token": csrf_token(page), "visit_threshold": "8", "visit_window_days": "30",
+        "smtp_host": "smtp.school.example", "smtp_port": "587", "smtp_security": "starttls",
+        "smtp_username": "alerts", "smtp_password": "MAIL-PASSWORD-CANARY", "smtp_sender": "",
+        "alert_recipients": "dsl@school.example"})
+    assert saved.status_code == 303
+    detail = db.execute("SELECT detail FROM audit_log WHERE event = 'settings_changed' ORDER BY id DESC"
+                        ).fetchone()[0]
+    assert "visit_threshold: '6' → '8'" in detail and "visit_window_days" in detail
+    assert "smtp_host: '' → 'smtp.school.example'" in detail and "mail password changed" in detail
+    assert "MAIL-PASSWORD-CANARY" not in " ".join(str(row) for row in db.execute("SELECT * FROM audit_log"))
+    # The password is in secrets/ (0600), never the database.
+    assert not db.execute("SELECT count(*) FROM settings WHERE value LIKE '%MAIL-PASSWORD-CANARY%'").fetchone()[0]
+    secret = mail_password.file_path(Paths(data_dir))
+    assert secret.read_text().strip() == "MAIL-PASSWORD-CANARY" and secret.stat().st_mode & 0o777 == 0o600
+    assert alerts.load_smtp_settings(db, mail_password.read(Paths(data_dir))).password == "MAIL-PASSWORD-CANARY"
+
+
+# The mail password is not in the database --------------------------------------------------------
+
+
+def test_the_mail_password_is_never_sent_unencrypted_except_to_this_machine(monkeypatch):
+    import smtplib
+
+    from worrybox import alerts, mail_password
+
+    connected = []
+    monkeypatch.setattr(smtplib, "SMTP", lambda *args, **kwargs: connected.append(args))
+    settings = alerts.SmtpSettings(host="mail.school.example", port=25, security="none", username="alerts",
+                                   password="MAIL-PASSWORD", recipients=("dsl@school.example",))
+    with pytest.raises(smtplib.SMTPException, match="unencrypted"):
+        alerts.send_email(settings, 1, "subject", "body")
+    assert connected == []  # refused before connecting at all
+    assert mail_password.may_send_password("127.0.0.1", "none") and mail_password.may_send_password("localhost", "none")
+    assert mail_password.may_send_password("::1", "none")
+    assert mail_password.may_send_password("mail.school.example", "starttls")
+    assert not mail_password.may_send_password("10.0.0.5", "none")
+
+
+def test_a_mail_password_an_older_version_kept_in_the_database_moves_to_secrets(data_dir, db):
+    from worrybox import mail_password
+    from worrybox.config import Paths
+    from worrybox.school import open_school
+
+    db.execute("INSERT INTO settings (name, value) VALUES ('smtp_password', 'OLD-MAIL-PASSWORD')")
+    open_school(Paths(data_dir)).close()
+    assert db.execute("SELECT count(*) FROM settings WHERE name = 'smtp_password'").fetchone()[0] == 0
+    assert mail_password.read(Paths(data_dir)) == "OLD-MAIL-PASSWORD"
+    assert mail_password.file_path(Paths(data_dir)).stat().st_mode & 0o777 == 0o600
+
+
+def test_a_systemd_credential_gives_the_mail_password(data_dir, tmp_path, monkeypatch):
+    from worrybox import mail_password
+    from worrybox.config import Paths
+
+    (tmp_path / "smtp-password").write_text("FROM-SYSTEMD\n")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
+    assert mail_password.read(Paths(data_dir)) == "FROM-SYSTEMD"

@@ -8,11 +8,10 @@ from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-from . import retention
+from . import mail_password, retention
 from .db import get_setting, set_setting, write_transaction
 
-SMTP_SETTINGS = ("smtp_host", "smtp_port", "smtp_security", "smtp_username", "smtp_password", "smtp_sender",
-                 "alert_recipients")
+SMTP_SETTINGS = ("smtp_host", "smtp_port", "smtp_security", "smtp_username", "smtp_sender", "alert_recipients")
 SECURITY_CHOICES = ("starttls", "tls", "none")
 MAX_BACKOFF = timedelta(minutes=30)
 RETENTION_RETRY_SECONDS = 3600
@@ -32,8 +31,11 @@ class SmtpSettings:
     recipients: tuple[str, ...] = ()
 
 
-def load_smtp_settings(db) -> SmtpSettings | None:
-    """Return the school's SMTP settings, or None if alerts cannot be e-mailed yet."""
+def load_smtp_settings(db, password: str = "") -> SmtpSettings | None:
+    """Return the school's SMTP settings, or None if alerts cannot be e-mailed yet.
+
+    The password is never in the database: the sender reads it from secrets/ or a systemd credential.
+    """
     host = get_setting(db, "smtp_host")
     recipients = tuple(r.strip() for r in (get_setting(db, "alert_recipients") or "").split(",") if r.strip())
     if not host or not recipients:
@@ -43,7 +45,7 @@ def load_smtp_settings(db) -> SmtpSettings | None:
         port=int(get_setting(db, "smtp_port", "587")),
         security=get_setting(db, "smtp_security", "starttls"),
         username=get_setting(db, "smtp_username", ""),
-        password=get_setting(db, "smtp_password", ""),
+        password=password,
         sender=get_setting(db, "smtp_sender", "worrybox@localhost"),
         recipients=recipients,
     )
@@ -52,16 +54,21 @@ def load_smtp_settings(db) -> SmtpSettings | None:
 def save_smtp_settings(db, settings: SmtpSettings) -> None:
     values = {
         "smtp_host": settings.host, "smtp_port": str(settings.port), "smtp_security": settings.security,
-        "smtp_username": settings.username, "smtp_password": settings.password, "smtp_sender": settings.sender,
+        "smtp_username": settings.username, "smtp_sender": settings.sender,
         "alert_recipients": ", ".join(settings.recipients),
     }
     with write_transaction(db):
         for name, value in values.items():
             set_setting(db, name, value)
+        db.execute("DELETE FROM settings WHERE name = 'smtp_password'")  # kept in secrets/, never here
 
 
 def send_email(settings: SmtpSettings, outbox_id: int, subject: str, body: str, timeout: float = 15) -> None:
     """Send one alert; raise on any failure so the caller can retry later."""
+    if settings.username and not mail_password.may_send_password(settings.host, settings.security):
+        # A fake or spoofed server on the network would capture it in plain AUTH: refuse before connecting.
+        raise smtplib.SMTPException("refusing to send the mail password over an unencrypted connection to %s: "
+                                    "choose STARTTLS or TLS" % settings.host)
     message = EmailMessage()
     message["From"] = settings.sender
     message["To"] = ", ".join(settings.recipients)
@@ -86,10 +93,10 @@ def backoff(attempts: int) -> timedelta:
     return min(timedelta(seconds=30 * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
 
 
-def deliver_due(db, now: datetime | None = None, send=send_email) -> tuple[int, int]:
+def deliver_due(db, now: datetime | None = None, send=send_email, password: str = "") -> tuple[int, int]:
     """Try every alert that is due; return (delivered, failed). Safe to call from one sender at a time."""
     now = now or datetime.now(timezone.utc)
-    settings = load_smtp_settings(db)
+    settings = load_smtp_settings(db, password)
     if settings is None:
         return 0, 0
     due = db.execute(
@@ -118,13 +125,13 @@ def pending_count(db) -> int:
     return db.execute("SELECT count(*) FROM outbox WHERE delivered_at IS NULL").fetchone()[0]
 
 
-def run_sender(open_db, interval: float = 5.0, should_stop=lambda: False, log=print) -> None:
+def run_sender(open_db, interval: float = 5.0, should_stop=lambda: False, log=print, mail_password=lambda: "") -> None:
     """Deliver alerts every few seconds, and run retention once a day, until should_stop() is true."""
     retention_not_before = 0.0
     while not should_stop():
         db = open_db()
         try:
-            delivered, failed = deliver_due(db)
+            delivered, failed = deliver_due(db, password=mail_password())
             if delivered or failed:
                 log("alerts: %d delivered, %d will be retried" % (delivered, failed))
             if time.monotonic() >= retention_not_before:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from . import alerts, certificates, two_factor
+from . import alerts, certificates, mail_password, two_factor
 from .backup import MAX_AGE, last_backup
 from .config import Paths
 from .db import connect, get_setting
@@ -82,6 +82,9 @@ def check_files(paths: Paths) -> list[Finding]:
             findings.append(Finding(False, "%s is damaged (shorter than 32 bytes)." % path,
                                     "Restore it from your latest backup."))
         _private(path, 0o600, findings, owner)
+    mail_secret = mail_password.file_path(paths)
+    if mail_secret.exists():
+        _private(mail_secret, 0o600, findings, owner)
     if not findings:
         findings.append(Finding(True, "The data directory, database and secrets are there and private to their owner."))
     return findings
@@ -121,7 +124,12 @@ def check_school(db, now: datetime, data_dir: Path = Path("DIR")) -> list[Findin
             if not two_factor.is_enrolled(db, staff_id):
                 findings.append(Finding(False, "%s (%s) has not set up two-factor sign-in yet." % (email, role),
                                         "They should sign in to the staff console now: it walks them through it."))
-    if alerts.load_smtp_settings(db) is None:
+    smtp = alerts.load_smtp_settings(db)
+    if smtp is not None and smtp.username and not mail_password.may_send_password(smtp.host, smtp.security):
+        findings.append(Finding(False, "The mail server is set to send its password unencrypted (security: none) to "
+                                       "%s: alerts are not sent that way." % smtp.host,
+                                "Sign in to the staff console as the DSL, open Settings, and choose STARTTLS or TLS."))
+    if smtp is None:
         findings.append(Finding(False, "No mail server or no alert recipients: urgent alerts show only in the console.",
                                 "Sign in to the staff console as the DSL, open Settings, and fill in the mail server "
                                 "and who to send alerts to."))

@@ -284,7 +284,10 @@ def send_alerts(data_dir, interval):
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.append(True))
     click.echo("Alert sender running for %s." % paths.data_dir)
-    run_sender(lambda: open_school(paths), interval=interval, should_stop=lambda: bool(stopping), log=click.echo)
+    from . import mail_password
+
+    run_sender(lambda: open_school(paths), interval=interval, should_stop=lambda: bool(stopping), log=click.echo,
+               mail_password=lambda: mail_password.read(paths))
 
 
 @main.command()
