@@ -9,8 +9,8 @@ def create_app(test_config=None):
     app = make_app(__name__, "console", test_config)
     # Unlocked private keys, by session token: only in this process's memory, only while signed in.
     app.extensions["worrybox_keyrings"] = {}
-    from . import (audit_log, auth, bookings, common, escalations, kiosk_admin, mediators, people, pupils, reports,
-                   retention, rota, settings, triage)
+    from . import (audit_log, auth, bookings, common, escalations, kiosk_admin, mediators, people, permissions, pupils,
+                   reports, retention, rota, settings, triage)
 
     app.before_request(auth.load_signed_in_staff)
     app.context_processor(auth.signed_in_context)
@@ -21,6 +21,7 @@ def create_app(test_config=None):
     app.add_template_filter(retention.deleted_after)
     app.add_template_filter(casework.action_label)
     app.add_template_filter(common.how_many)
+    app.jinja_env.globals["key_holding_roles"] = permissions.SAFEGUARDING
     for module in (auth, triage, rota, mediators, bookings, escalations, settings, kiosk_admin, reports, audit_log,
                    people, pupils, retention):
         app.register_blueprint(module.bp)

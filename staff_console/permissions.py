@@ -1,9 +1,10 @@
 """Which role may do what in the staff console: one table that every view's guard and the permission test read."""
 
+from worrybox.keys import KEY_HOLDING_ROLES
 from worrybox.staff import ROLES
 
 # The safeguarding team: the only roles that hold the team key and see every worry.
-SAFEGUARDING = ("dsl", "deputy")
+SAFEGUARDING = KEY_HOLDING_ROLES
 EVERYONE = tuple(ROLES)
 
 MAY = {
