@@ -72,6 +72,7 @@ def pupils_by_ref(refs) -> dict:
 
 
 def school_today():
+    """The date today where the school is."""
     return escalation.school_time(get_db(), datetime.now(timezone.utc)).date()
 
 
