@@ -140,3 +140,13 @@ def test_the_console_menu_wraps_between_items_never_inside_a_label():
     css = (ROOT / "static" / "worrybox.css").read_text()
     assert re.search(r"white-space:\s*nowrap", _rule(css, ".console-nav a"))
     assert re.search(r"flex-wrap:\s*wrap", _rule(css, ".console-nav"))
+
+
+def test_an_expired_password_page_says_so_and_keeps_the_old_password(staff, console):
+    staff.login()
+    response = console.post("/password", data={"current_password": "correct horse battery",
+                                               "new_password": "a brand new password 9", "confirm":
+                                               "a brand new password 9", "csrf_token": "stale"})
+    assert response.status_code == 400 and "your password was not changed" in _html(response)
+    staff.logout()
+    assert staff.login().headers["Location"].endswith("/")
