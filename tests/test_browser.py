@@ -387,6 +387,7 @@ def test_the_console_menu_wraps_between_items_never_inside_a_label_at_1024_px_an
             assert len(links) >= 10, "the DSL's whole menu is shown"
             broken = [link["label"] for link in links if link["boxes"] != 1 or link["height"] > 1.5 * link["line"]]
             assert broken == [], "at %d px these menu labels wrap mid-label: %s" % (width, broken)
-            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            # The menu itself fits (a table of worries on the page may scroll sideways at 600 px; the menu never).
+            assert page.evaluate("document.querySelector('.console-nav').getBoundingClientRect().right") <= width
     finally:
         context.close()
