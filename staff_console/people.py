@@ -7,24 +7,21 @@ from worrybox.staff import ROLES, AccountError
 from worrybox.audit import audit
 from worrybox_web import get_db, get_pupil_keys
 
-from .auth import forget_keyrings_of, role_required
+from .auth import allowed, forget_keyrings_of
+from .permissions import may
+from .common import BUTTON_EXPIRED, ID, button_expired, check
 from .forms import AddStaffForm, ButtonForm, ResetPasswordForm, RosterForm, RotateTeamKeyForm
-from .pals import BUTTON_EXPIRED, ID, _check
 from worrybox.db import write_transaction
 
 bp = Blueprint("people", __name__)
 
-STAFF_ADMINS = ("dsl", "it_admin")
-# Only the safeguarding team decides who may receive worries: school IT never approves an account.
-APPROVERS = ("dsl", "deputy")
-STAFF_VIEWERS = (*STAFF_ADMINS, "deputy")
 # School IT manages accounts, but never one that holds the team key: it could not give one the key anyway.
 IT_ADMIN_MANAGES = ("head", "teacher", "governor", "coordinator", "it_admin")
 STAFF_URL = "/staff/<%s:staff_id>" % ID
 
 
 def _manageable_roles() -> tuple[str, ...]:
-    if g.staff.role not in STAFF_ADMINS:
+    if not may(g.staff.role, "manage_staff_and_roster"):
         return ()
     return tuple(ROLES) if g.staff.role == "dsl" else IT_ADMIN_MANAGES
 
@@ -45,7 +42,6 @@ def _render(add_form=None, rotate_form=None, message=None, status=200):
         manageable=_manageable_roles(), add_form=add_form or _add_form(posted=False),
         rotate_form=rotate_form or RotateTeamKeyForm(formdata=None), button=ButtonForm(formdata=None),
         classes=roster.class_names(db), message=message, pending=staff.pending_approval(db),
-        approvers=APPROVERS, staff_admins=STAFF_ADMINS,
     ), status
 
 
@@ -57,16 +53,16 @@ def _member_or_404(staff_id):
 
 
 @bp.get("/staff")
-@role_required(*STAFF_VIEWERS)
+@allowed("see_staff_and_approvals")
 def staff_list():
     return _render()
 
 
 @bp.post(STAFF_URL + "/approve")
-@role_required(*APPROVERS)
+@allowed("approve_staff")
 def approve_staff(staff_id):
     member = _member_or_404(staff_id)
-    if not ButtonForm().validate():
+    if button_expired():
         return _render(message=BUTTON_EXPIRED, status=400)
     db = get_db()
     try:
@@ -87,12 +83,12 @@ def approve_staff(staff_id):
 
 
 @bp.post(STAFF_URL + "/refuse")
-@role_required(*APPROVERS)
+@allowed("approve_staff")
 def refuse_staff(staff_id):
     member = _member_or_404(staff_id)
     if member.id == g.staff.id:
         abort(403)
-    if not ButtonForm().validate():
+    if button_expired():
         return _render(message=BUTTON_EXPIRED, status=400)
     try:
         staff.refuse_staff(get_db(), member.id, by_staff_id=g.staff.id)
@@ -103,16 +99,16 @@ def refuse_staff(staff_id):
 
 
 @bp.post("/staff")
-@role_required(*STAFF_ADMINS)
+@allowed("manage_staff_and_roster")
 def add_staff():
     form = _add_form(posted=True)
-    status = _check(form)
+    status = check(form)
     if status:
         return _render(add_form=form, status=status)
     db = get_db()
     role = form.role.data
     # A DSL adding someone approves them at once; an account school IT adds waits for a DSL or deputy.
-    team_keys = keys.team_keys_of(g.keyring, db) if g.staff.role in APPROVERS else None
+    team_keys = keys.team_keys_of(g.keyring, db) if may(g.staff.role, "approve_staff") else None
     password = form.password.data or staff.new_password()
     try:
         staff.create_staff(db, form.email.data, form.name.data, role, password,
@@ -127,12 +123,12 @@ def add_staff():
 
 
 @bp.post(STAFF_URL + "/remove")
-@role_required(*STAFF_ADMINS)
+@allowed("manage_staff_and_roster")
 def remove_staff(staff_id):
     member = _member_or_404(staff_id)
     if member.role not in _manageable_roles():
         abort(403)
-    if not ButtonForm().validate():
+    if button_expired():
         return _render(message=BUTTON_EXPIRED, status=400)
     try:
         staff.remove_staff(get_db(), staff_id, by_staff_id=g.staff.id)
@@ -157,18 +153,18 @@ def _render_reset(member, form, status=200):
 
 
 @bp.get(STAFF_URL + "/password")
-@role_required("dsl")
+@allowed("reset_a_password")
 def reset_password_page(staff_id):
     member = _someone_else_to_reset(staff_id)
     return _render_reset(member, ResetPasswordForm(formdata=None))
 
 
 @bp.post(STAFF_URL + "/password")
-@role_required("dsl")
+@allowed("reset_a_password")
 def reset_password(staff_id):
     member = _someone_else_to_reset(staff_id)
     form = ResetPasswordForm()
-    status = _check(form)
+    status = check(form)
     if status:
         return _render_reset(member, form, status)
     db = get_db()
@@ -186,10 +182,10 @@ def reset_password(staff_id):
 
 
 @bp.post("/staff/team-key")
-@role_required("dsl")
+@allowed("make_a_new_team_key")
 def rotate_team_key():
     form = RotateTeamKeyForm()
-    status = _check(form)
+    status = check(form)
     if status:
         return _render(rotate_form=form, status=status)
     db = get_db()
@@ -219,16 +215,16 @@ def _render_roster(form=None, problems=None, imported=None, status=200):
 
 
 @bp.get("/roster")
-@role_required(*STAFF_ADMINS)
+@allowed("manage_staff_and_roster")
 def roster_page():
     return _render_roster()
 
 
 @bp.post("/roster")
-@role_required(*STAFF_ADMINS)
+@allowed("manage_staff_and_roster")
 def import_roster():
     form = RosterForm()
-    status = _check(form)
+    status = check(form)
     if status:
         return _render_roster(form, status=status)
     try:
