@@ -352,3 +352,25 @@ def test_a_systemd_credential_gives_the_mail_password(data_dir, tmp_path, monkey
     (tmp_path / "smtp-password").write_text("FROM-SYSTEMD\n")
     monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
     assert mail_password.read(Paths(data_dir)) == "FROM-SYSTEMD"
+
+
+# Deploy: the kiosk and the console as two users sharing a group ---------------------------------
+
+
+def test_check_accepts_a_data_directory_shared_with_the_kiosks_group_but_not_the_consoles_secret(data_dir):
+    import os
+
+    from worrybox.check import check_files
+    from worrybox.config import Paths
+
+    os.chmod(data_dir, 0o2770)
+    os.chmod(data_dir / "secrets", 0o2750)
+    for name in ("worrybox.db", "worrybox.db-wal", "worrybox.db-shm"):
+        if (data_dir / name).exists():
+            os.chmod(data_dir / name, 0o660)
+    os.chmod(data_dir / "secrets" / "pupil.key", 0o640)
+    os.chmod(data_dir / "secrets" / "kiosk.secret", 0o640)
+    assert all(finding.ok for finding in check_files(Paths(data_dir))), check_files(Paths(data_dir))
+    os.chmod(data_dir / "secrets" / "console.secret", 0o640)
+    problems = [finding.what for finding in check_files(Paths(data_dir)) if not finding.ok]
+    assert problems == ["%s can be read by other users (mode 640)." % (data_dir / "secrets" / "console.secret")]

@@ -31,13 +31,25 @@ def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-def _private(path: Path, want: int, findings: list, owner: int) -> None:
-    """A file or directory only its owner can read, owned by the same user as the data directory."""
+# Readable by the kiosk's own user through the shared group when the school is deployed with two users
+# (deploy/README.md); console.secret and the mail password never are.
+SHARED_WITH_THE_KIOSK = ("", "-wal", "-shm", "secrets", "pupil.key", "kiosk.secret")
+
+
+def _private(path: Path, want: int, findings: list, owner: int, group: int | None = None) -> None:
+    """A file or directory only its owner can read, owned by the same user as the data directory.
+
+    With group (a two-user deployment) it may also be read and written by that group, and owned by either user.
+    """
     mode = _mode(path)
-    if mode & 0o077:
+    if mode & (0o007 if group is not None else 0o077):
         findings.append(Finding(False, "%s can be read by other users (mode %o)." % (path, mode),
                                 "chmod %o %s" % (want, path)))
-    if path.stat().st_uid != owner:
+    if group is not None:
+        if path.stat().st_gid != group:
+            findings.append(Finding(False, "%s does not belong to the data directory's group." % path,
+                                    "chgrp %d %s" % (group, path)))
+    elif path.stat().st_uid != owner:
         findings.append(Finding(False, "%s belongs to another user than the data directory does." % path,
                                 "chown %d %s   (or run every worrybox command as the service user, "
                                 "e.g. sudo -u worrybox ...)" % (owner, path)))
@@ -52,7 +64,9 @@ def check_files(paths: Paths) -> list[Finding]:
                         "Set up a school with `worrybox init --data-dir %s`, or restore one with "
                         "`worrybox restore --data-dir %s --from BACKUP`." % (data_dir, data_dir))]
     owner = data_dir.stat().st_uid
-    _private(data_dir, 0o700, findings, owner)
+    # Two users (kiosk and console) sharing a group: the directory is group-writable and setgid.
+    shared = data_dir.stat().st_gid if _mode(data_dir) & 0o070 else None
+    _private(data_dir, 0o2770 if shared is not None else 0o700, findings, owner, shared)
     if not paths.database.exists():
         findings.append(Finding(False, "There is no database in %s." % data_dir,
                                 "Set up a school with `worrybox init`, or restore your latest backup into an "
@@ -60,13 +74,13 @@ def check_files(paths: Paths) -> list[Finding]:
     for suffix in ("", "-wal", "-shm"):
         path = Path(str(paths.database) + suffix)
         if path.exists():
-            _private(path, 0o600, findings, owner)
+            _private(path, 0o660 if shared is not None else 0o600, findings, owner, shared)
     if not paths.secrets_dir.is_dir():
         findings.append(Finding(False, "The secrets directory %s is missing." % paths.secrets_dir,
                                 "Restore it from your latest backup (`worrybox restore` into an empty directory, "
                                 "then move secrets/ across)."))
         return findings
-    _private(paths.secrets_dir, 0o700, findings, owner)
+    _private(paths.secrets_dir, 0o2750 if shared is not None else 0o700, findings, owner, shared)
     for name in SECRET_FILES:
         path = paths.secrets_dir / name
         if not path.exists():
@@ -81,7 +95,11 @@ def check_files(paths: Paths) -> list[Finding]:
         if path.stat().st_size < 32:
             findings.append(Finding(False, "%s is damaged (shorter than 32 bytes)." % path,
                                     "Restore it from your latest backup."))
-        _private(path, 0o600, findings, owner)
+        if shared is not None and name in SHARED_WITH_THE_KIOSK:
+            _private(path, 0o640, findings, owner, shared)
+        else:
+            # Never the kiosk's: the console's cookie secret is for the console (and the sender) alone.
+            _private(path, 0o600, findings, owner)
     mail_secret = mail_password.file_path(paths)
     if mail_secret.exists():
         _private(mail_secret, 0o600, findings, owner)
