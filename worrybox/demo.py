@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from . import roster, two_factor
+from . import keys, roster, two_factor
 from .config import Paths, write_secret_file
 from .new_school import init_school
 from .school import open_school, pupil_keys
@@ -29,8 +29,10 @@ def create_demo_school(data_dir: Path) -> Path:
     dsl_password, teacher_password, head_password, it_password = (new_password() for _ in range(4))
     recovery_code = init_school(paths, SCHOOL, DSL[0], DSL[1], dsl_password)
     db = open_school(paths)
-    create_staff(db, TEACHER[0], TEACHER[1], "teacher", teacher_password, class_name=TEACHER[2])
-    create_staff(db, HEAD[0], HEAD[1], "head", head_password)
+    # Added by the DSL, so approved at once (an account school IT adds waits for a DSL's approval).
+    team = keys.unlock_team_with_recovery(db, recovery_code)
+    create_staff(db, TEACHER[0], TEACHER[1], "teacher", teacher_password, class_name=TEACHER[2], team_keys=team)
+    create_staff(db, HEAD[0], HEAD[1], "head", head_password, team_keys=team)
     create_staff(db, IT_ADMIN[0], IT_ADMIN[1], "it_admin", it_password)
     pupils = []
     for class_name, names in CLASSES.items():
