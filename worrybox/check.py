@@ -64,8 +64,10 @@ def check_files(paths: Paths) -> list[Finding]:
                         "Set up a school with `worrybox init --data-dir %s`, or restore one with "
                         "`worrybox restore --data-dir %s --from BACKUP`." % (data_dir, data_dir))]
     owner = data_dir.stat().st_uid
-    # Two users (kiosk and console) sharing a group: the directory is group-writable and setgid.
-    shared = data_dir.stat().st_gid if _mode(data_dir) & 0o070 else None
+    # Two users (kiosk and console) sharing a group: the directory is group-writable and setgid (2770) and
+    # nobody else's. Anything else is one user's, as before.
+    mode = data_dir.stat().st_mode
+    shared = data_dir.stat().st_gid if mode & 0o2070 == 0o2070 and not mode & 0o007 else None
     _private(data_dir, 0o2770 if shared is not None else 0o700, findings, owner, shared)
     if not paths.database.exists():
         findings.append(Finding(False, "There is no database in %s." % data_dir,
