@@ -63,8 +63,9 @@ def create_demo_school(data_dir: Path, now: datetime | None = None) -> dict:
     if logins_file.exists():
         return json.loads(logins_file.read_text(encoding="utf-8"))
     if data_dir.exists() and any(data_dir.iterdir()):
-        raise NotADemoSchool("%s holds something other than a demo school of this version (an older demo, perhaps). "
-                             "Delete it (`make clean` deletes ./demo-data) or give another --data-dir." % data_dir)
+        raise NotADemoSchool("%s holds something other than a demo school of this version. If it is an older "
+                             "demo, delete it (`make clean` deletes ./demo-data); if not, give another --data-dir."
+                             % data_dir)
     # Built beside data_dir and renamed into place when complete: a Ctrl-C half-way leaves nothing behind.
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     building = Path(tempfile.mkdtemp(prefix=".%s-building-" % data_dir.name, dir=data_dir.parent))
