@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from click.testing import CliRunner
 
-from conftest import DSL_EMAIL, DSL_PASSWORD, TEACHER_EMAIL, TEACHER_PASSWORD
+from helpers import DSL_EMAIL, DSL_PASSWORD, TEACHER_EMAIL, TEACHER_PASSWORD
 from worrybox import casework, certificates, certify, keys, opening, staff as accounts
 from worrybox.cli import main as worrybox_cli
 from worrybox.recipients import recipients_for
@@ -175,21 +175,21 @@ def _html(response):
 
 
 def test_a_worry_a_teacher_closed_stays_in_the_dsls_queue_and_retention_waits_until_a_dsl_confirms(
-        db, console, staff, child):
-    from conftest import csrf_token
+        db, console, staff_member, child):
+    from helpers import csrf_token
     from worrybox.retention import apply_retention
 
     assert child.post(text="ABOUT-MY-TEACHER", feeling="sad", pupil="P001", talk_to="teacher").status_code == 303
     worry = db.execute("SELECT max(id) FROM worries").fetchone()[0]
-    staff.login(TEACHER_EMAIL, TEACHER_PASSWORD)
+    staff_member.login(TEACHER_EMAIL, TEACHER_PASSWORD)
     page = _html(console.get("/worries/%d" % worry))
     closed = console.post("/worries/%d" % worry, data={"csrf_token": csrf_token(page), "status": "closed",
                                                         "note": ""})
     assert closed.status_code == 303
     assert "for the DSL or a deputy to review" in _html(console.get("/worries/%d" % worry))
-    staff.logout()
+    staff_member.logout()
 
-    staff.login()
+    staff_member.login()
     queue = _html(console.get("/"))
     assert "/worries/%d" % worry in queue and "Closed by a class teacher — to review" in queue
     later = datetime.now(timezone.utc) + timedelta(days=3650)
@@ -219,11 +219,11 @@ def test_a_worry_a_teacher_marks_not_real_is_not_buried_until_a_dsl_confirms(db)
                       [worry]).fetchone() == (1, None)
 
 
-def test_only_a_dsl_or_deputy_can_confirm_a_review(db, console, staff):
-    from conftest import csrf_token
+def test_only_a_dsl_or_deputy_can_confirm_a_review(db, console, staff_member):
+    from helpers import csrf_token
 
     worry = _post(db, "MINE", talk_to="teacher", class_name="4B")
-    staff.login(TEACHER_EMAIL, TEACHER_PASSWORD)
+    staff_member.login(TEACHER_EMAIL, TEACHER_PASSWORD)
     page = _html(console.get("/worries/%d" % worry))
     assert console.post("/worries/%d/confirm" % worry, data={"csrf_token": csrf_token(page)}).status_code == 403
 
@@ -254,13 +254,13 @@ def test_a_governor_school_it_adds_receives_nothing_until_approved(db):
 
 
 @pytest.mark.parametrize("role", ["head", "governor"])
-def test_the_head_and_a_governor_can_open_the_governors_report_but_a_teacher_cannot(role, db, console, staff,
+def test_the_head_and_a_governor_can_open_the_governors_report_but_a_teacher_cannot(role, db, console, staff_member,
                                                                                     team_keys):
     create_staff(db, "%s@school.example" % role, "Sam Reader", role, "a reader password", team_keys=team_keys)
-    staff.login("%s@school.example" % role, "a reader password")
+    staff_member.login("%s@school.example" % role, "a reader password")
     assert console.get("/report").status_code == 200
-    staff.logout()
-    staff.login(TEACHER_EMAIL, TEACHER_PASSWORD)
+    staff_member.logout()
+    staff_member.login(TEACHER_EMAIL, TEACHER_PASSWORD)
     assert console.get("/report").status_code == 403
 
 
@@ -271,11 +271,11 @@ IT_EMAIL, IT_PASSWORD = "it@school.example", "school it password"
 
 @pytest.mark.parametrize("method, path", [("GET", "/settings"), ("POST", "/settings"), ("GET", "/retention"),
                                           ("POST", "/retention")])
-def test_school_it_gets_403_from_every_safeguarding_setting(method, path, db, console, staff):
-    from conftest import csrf_token
+def test_school_it_gets_403_from_every_safeguarding_setting(method, path, db, console, staff_member):
+    from helpers import csrf_token
 
     create_staff(db, IT_EMAIL, "Ian Tech", "it_admin", IT_PASSWORD)
-    staff.login(IT_EMAIL, IT_PASSWORD)
+    staff_member.login(IT_EMAIL, IT_PASSWORD)
     token = csrf_token(_html(console.get("/kiosk")))
     data = {"csrf_token": token, "visit_threshold": "50", "visit_window_days": "7", "retention_days": "1",
             "smtp_host": "mail.evil.example", "smtp_security": "none", "alert_recipients": "it@school.example"}
@@ -287,12 +287,12 @@ def test_school_it_gets_403_from_every_safeguarding_setting(method, path, db, co
 
 
 def test_a_dsls_change_to_an_alarm_is_audited_with_old_and_new_values_and_never_the_password(
-        db, console, staff, data_dir):
-    from conftest import csrf_token
+        db, console, staff_member, data_dir):
+    from helpers import csrf_token
     from worrybox import alerts, mail_password
     from worrybox.config import Paths
 
-    staff.login()
+    staff_member.login()
     page = _html(console.get("/settings"))
     saved = console.post("/settings", data={
         "csrf_token": csrf_token(page), "visit_threshold": "8", "visit_window_days": "30",
