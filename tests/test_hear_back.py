@@ -151,11 +151,9 @@ def test_ten_wrong_tries_in_a_row_pause_that_tablets_checks_even_for_the_right_c
 
 def test_named_tablets_are_paused_one_by_one(child, kiosk_app, db):
     _post(child)
-    tablets.add_tablet(db, "Class 4 tablet")
-    tablets.add_tablet(db, "Library tablet")
     class_4, library = kiosk_app.test_client(), kiosk_app.test_client()
-    class_4.get("/?tablet=Class 4 tablet")
-    library.get("/?tablet=Library tablet")
+    class_4.get("/enrol/" + tablets.new_enrolment_link_token(db, "Class 4 tablet"))
+    library.get("/enrol/" + tablets.new_enrolment_link_token(db, "Library tablet"))
     assert _wrong_tries(class_4, 10)[-1].status_code == 429
     assert NOT_READ in _text(_check_animals(library))
 
