@@ -1,5 +1,7 @@
 """The staff console: where staff sign in, open the worries their keys can open, and record what they did."""
 
+from werkzeug.middleware.proxy_fix import ProxyFix
+
 from worrybox_web import make_app
 
 
@@ -20,4 +22,10 @@ def create_app(test_config=None):
     app.register_blueprint(people.bp)
     app.register_blueprint(pupils.bp)
     app.register_blueprint(retention.bp)
+    # Inside the proxy fix, if there is one, so it sees the client's own address.
+    if isinstance(app.wsgi_app, ProxyFix):
+        gate = app.wsgi_app.app = auth.SignInGate(app.wsgi_app.app)
+    else:
+        gate = app.wsgi_app = auth.SignInGate(app.wsgi_app)
+    app.extensions["worrybox_sign_in_gate"] = gate
     return app
