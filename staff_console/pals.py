@@ -408,6 +408,8 @@ def _stored_settings(db) -> dict:
     stored["smtp_port"] = stored["smtp_port"] or str(DEFAULT_PORTS.get(stored["smtp_security"], 587))
     stored["smtp_sender"] = stored["smtp_sender"] or DEFAULT_SENDER
     stored.update(visit_threshold=str(threshold), visit_window_days=str(window_days))
+    minutes, on_call = escalation.on_call_rule(db)
+    stored.update(on_call_minutes=str(minutes), on_call_list=", ".join(on_call))
     return stored
 
 
@@ -425,7 +427,8 @@ def settings():
         visit_window_days=int(stored["visit_window_days"]), smtp_host=stored["smtp_host"],
         smtp_port=int(stored["smtp_port"]) if stored["smtp_port"].isdigit() else None,
         smtp_security=stored["smtp_security"], smtp_username=stored["smtp_username"],
-        smtp_sender=stored["smtp_sender"], alert_recipients=stored["alert_recipients"])
+        smtp_sender=stored["smtp_sender"], alert_recipients=stored["alert_recipients"],
+        on_call_minutes=int(stored["on_call_minutes"]), on_call_list=stored["on_call_list"])
     return _render_settings(form)
 
 
@@ -453,6 +456,10 @@ def save_settings():
         set_setting(db, "visit_threshold", str(form.visit_threshold.data))
         set_setting(db, "visit_window_days", str(form.visit_window_days.data))
         alerts.save_smtp_settings(db, smtp)
+        # Who is on call is the safeguarding team's to decide: school IT must never redirect an alert.
+        if g.staff.role in SAFEGUARDING:
+            set_setting(db, "on_call_minutes", str(form.on_call_minutes.data or escalation.DEFAULT_ON_CALL_MINUTES))
+            set_setting(db, "on_call_list", ", ".join(email_list(form.on_call_list.data)))
         after = _stored_settings(db)
         # Names only: a password, or an address, has no place in the audit log.
         changed = [name for name in after if after[name] != before[name]]

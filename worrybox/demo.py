@@ -3,7 +3,9 @@
 from pathlib import Path
 
 from . import roster, two_factor
+from .alerts import TERMINAL_SETTING
 from .config import Paths, write_secret_file
+from .db import set_setting
 from .new_school import init_school
 from .school import open_school, pupil_keys
 from .staff import create_staff, new_password
@@ -40,6 +42,10 @@ def create_demo_school(data_dir: Path) -> Path:
     roster.import_roster(db, pupil_keys(paths), pupils)
     # Trying the demo should not need a phone; a real school's DSL and deputies sign in with a code too.
     two_factor.set_school_requirement(db, False)
+    # No mail server in a demo: alert e-mails are printed in the terminal, so a newcomer sees them arrive,
+    # first to the DSL, then (if nobody opens the worry within 5 minutes) to the head teacher.
+    set_setting(db, TERMINAL_SETTING, "1")
+    set_setting(db, "on_call_list", "%s, %s" % (DSL[0], HEAD[0]))
     db.close()
     write_secret_file(logins, (
         "Demo school: %s (made-up people only)\n"

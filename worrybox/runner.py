@@ -18,14 +18,27 @@ def gunicorn_command(app: str, host: str, port: int) -> list[str]:
             "--bind", "%s:%d" % (host, port), "%s:create_app()" % module]
 
 
+# A process that dies after running this long is restarted; one that dies sooner, at start-up, stops everything
+# (a busy port or a broken set-up will not mend itself). Restarts wait longer each time, up to a minute.
+STARTED_FINE_AFTER = 10.0
+MAX_RESTART_DELAY = 60.0
+
+
 def run_apps(data_dir: Path, host: str, kiosk_port: int, console_port: int, echo=print) -> int:
-    """Start both apps and the alert sender and wait; Ctrl-C or SIGTERM stops all cleanly. Returns an exit code."""
+    """Start both apps and the alert sender and wait; Ctrl-C or SIGTERM stops all cleanly. Returns an exit code.
+
+    A process that dies while running is restarted (with back-off), and the others keep serving.
+    """
     env = dict(os.environ, WORRYBOX_DATA_DIR=str(data_dir))
-    processes = {
-        "kiosk": subprocess.Popen(gunicorn_command("kiosk", host, kiosk_port), env=env),
-        "console": subprocess.Popen(gunicorn_command("console", host, console_port), env=env),
-        "alert sender": subprocess.Popen([sys.executable, "-m", "worrybox", "send-alerts"], env=env),
+    commands = {
+        "kiosk": gunicorn_command("kiosk", host, kiosk_port),
+        "console": gunicorn_command("console", host, console_port),
+        "alert sender": [sys.executable, "-m", "worrybox", "send-alerts"],
     }
+    processes = {name: subprocess.Popen(command, env=env) for name, command in commands.items()}
+    started = {name: time.monotonic() for name in processes}
+    delays = {name: 1.0 for name in processes}
+    restart_at: dict[str, float] = {}
     echo("Kiosk:         http://%s:%d" % (host, kiosk_port))
     echo("Staff console: http://%s:%d" % (host, console_port))
     echo("Press Ctrl-C to stop.")
@@ -37,11 +50,28 @@ def run_apps(data_dir: Path, host: str, kiosk_port: int, console_port: int, echo
     exit_code = 0
     try:
         while True:
+            now = time.monotonic()
             for name, process in processes.items():
-                if process.poll() is not None:
-                    echo("The %s stopped (exit code %s); stopping the others too." % (name, process.returncode))
+                if name in restart_at:
+                    if now >= restart_at[name]:
+                        del restart_at[name]
+                        echo("Starting the %s again." % name)
+                        processes[name] = subprocess.Popen(commands[name], env=env)
+                        started[name] = now
+                    continue
+                if process.poll() is None:
+                    if now - started[name] > MAX_RESTART_DELAY:
+                        delays[name] = 1.0  # it has run well for a while: a later failure starts afresh
+                    continue
+                if now - started[name] < STARTED_FINE_AFTER and delays[name] == 1.0:
+                    echo("The %s stopped (exit code %s) as it started; stopping the others too."
+                         % (name, process.returncode))
                     exit_code = process.returncode or 1
                     raise KeyboardInterrupt
+                echo("The %s stopped (exit code %s); starting it again in %g s. The others keep running."
+                     % (name, process.returncode, delays[name]))
+                restart_at[name] = now + delays[name]
+                delays[name] = min(delays[name] * 2, MAX_RESTART_DELAY)
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
