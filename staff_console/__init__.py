@@ -11,7 +11,7 @@ def create_app(test_config=None):
     app = make_app(__name__, "console", test_config, upload_endpoints=frozenset({"people.import_roster"}))
     # Unlocked private keys, by session token: only in this process's memory, only while signed in.
     app.extensions["worrybox_keyrings"] = {}
-    from . import audit_log, auth, kiosk_admin, pals, people, pupils, reports, retention, triage
+    from . import audit_log, auth, kiosk_admin, live, pals, people, pupils, reports, retention, triage
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(triage.bp)
@@ -22,6 +22,7 @@ def create_app(test_config=None):
     app.register_blueprint(people.bp)
     app.register_blueprint(pupils.bp)
     app.register_blueprint(retention.bp)
+    app.register_blueprint(live.bp)
     # Inside the proxy fix, if there is one, so it sees the client's own address.
     if isinstance(app.wsgi_app, ProxyFix):
         gate = app.wsgi_app.app = auth.SignInGate(app.wsgi_app.app)

@@ -369,7 +369,7 @@ def _render_escalations(ack_forms=None, notice=None, status=200):
     for row in done_rows:
         row["note"] = casework.escalation_note(db, row["id"], g.keyring)
     return render_template("console/escalations.html", open_rows=open_rows, done_rows=done_rows,
-                           notice=notice), status
+                           notice=notice, dealing_form=ButtonForm(formdata=None)), status
 
 
 @bp.get("/escalations")

@@ -376,7 +376,8 @@ def test_the_banner_counts_open_escalations_and_unopened_urgent_worries(child, s
     assert "1 open escalation" in page and "1 urgent worry not yet opened" in page
     console.get("/worries/1")
     page = _html(console.get("/rota"))
-    assert "urgent worry not yet opened" not in page and "1 open escalation" in page
+    # Opening the urgent worry acknowledged its escalation for everyone.
+    assert "1 urgent worry not yet opened" not in page and "1 open escalation" not in page
 
 
 def test_the_coordinator_sees_no_banner(child, coordinator, console):

@@ -138,16 +138,27 @@ def queue_on_call_alerts(db, now: datetime | None = None) -> int:
     return sent
 
 
+def acknowledge(db, escalation_id: int, staff_id: int, how: str, at: datetime | None = None) -> bool:
+    """Acknowledge an open escalation for everyone, recording who, when and how; False if it was not open."""
+    at = at or clock_now()
+    changed = db.execute("UPDATE escalations SET status = 'acknowledged', acknowledged_at = ?, acknowledged_by = ?, "
+                         "next_alert_at = NULL WHERE id = ? AND status = 'open'",
+                         [iso(at), staff_id, escalation_id]).rowcount
+    if changed:
+        record_event(db, escalation_id, at, "acknowledged", staff_id=staff_id, detail=how)
+    return bool(changed)
+
+
 def acknowledge_for_worry(db, worry_id: int, staff_id: int, how: str, at: datetime | None = None) -> int:
     """Acknowledge every open urgent escalation of a worry, for everyone: who, when and how; return how many."""
-    at = at or clock_now()
     open_ids = [row[0] for row in db.execute(
         "SELECT id FROM escalations WHERE worry_id = ? AND status = 'open' AND reason = 'urgent'", [worry_id])]
-    for escalation_id in open_ids:
-        db.execute("UPDATE escalations SET status = 'acknowledged', acknowledged_at = ?, acknowledged_by = ?, "
-                   "next_alert_at = NULL WHERE id = ? AND status = 'open'", [iso(at), staff_id, escalation_id])
-        record_event(db, escalation_id, at, "acknowledged", staff_id=staff_id, detail=how)
-    return len(open_ids)
+    return sum(acknowledge(db, escalation_id, staff_id, how, at) for escalation_id in open_ids)
+
+
+def latest_id(db) -> int:
+    """The newest escalation's id (0 if none): the live console notices a new one by it."""
+    return db.execute("SELECT coalesce(max(id), 0) FROM escalations").fetchone()[0]
 
 
 def events_for_worry(db, worry_id: int) -> list[dict]:
