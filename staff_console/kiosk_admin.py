@@ -1,15 +1,15 @@
 """The kiosk's settings: its starting language, how soon an untouched page clears, and the named tablets."""
 
-from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 
 from worrybox import tablets
-from worrybox.db import set_setting, write_transaction
 from worrybox.audit import audit
+from worrybox.db import set_setting
 from worrybox_web import get_db
 
-from .auth import role_required
+from .auth import allowed
+from .common import Refused, button_expired, check, save
 from .forms import ButtonForm, KioskSettingsForm, TabletForm
-from .pals import SETTINGS_ROLES, _check
 
 bp = Blueprint("kiosk_admin", __name__)
 
@@ -25,63 +25,70 @@ def _render(settings_form=None, tablet_form=None, status=200, enrol_link=None):
     ), status
 
 
+def _save(form, show_again, change, confirmation):
+    """Save a kiosk setting, audited as settings_changed, and come back to this page."""
+    return save(form, show_again, change, url_for("kiosk_admin.kiosk_settings"), confirmation,
+                event="settings_changed")
+
+
 @bp.get("/kiosk")
-@role_required(*SETTINGS_ROLES)
+@allowed("change_school_settings")
 def kiosk_settings():
-    return _render()
+    return _render(enrol_link=session.pop("enrol_link", None))
 
 
 @bp.post("/kiosk")
-@role_required(*SETTINGS_ROLES)
+@allowed("change_school_settings")
 def save_kiosk_settings():
     form = KioskSettingsForm()
-    status = _check(form)
-    if status:
-        return _render(settings_form=form, status=status)
-    db = get_db()
-    with write_transaction(db):
+
+    def change(db):
         set_setting(db, "kiosk_language", form.kiosk_language.data)
         set_setting(db, "kiosk_idle_seconds", str(form.kiosk_idle_seconds.data))
-        audit(db, "settings_changed", staff_id=g.staff.id, detail="kiosk_language, kiosk_idle_seconds")
-    return redirect(url_for("kiosk_admin.kiosk_settings"), 303)
+        return "kiosk_language, kiosk_idle_seconds"
+    return _save(form, lambda status: _render(settings_form=form, status=status), change, "Kiosk settings saved.")
 
 
-def _enrolment_link(name):
-    """Make a one-time enrolment link for a tablet and show it once, in this response only."""
+def _enrolment_link(name, confirmation):
+    """Make a one-time enrolment link for a tablet (adding it if new); the next page shows it, once."""
     db = get_db()
     token = tablets.new_enrolment_link_token(db, name)
     audit(db, "settings_changed", staff_id=g.staff.id, detail="tablet enrolment link made")
-    return _render(enrol_link={"name": name, "path": "/enrol/" + token})
+    # Kept only until the page after this redirect shows it; it works once, and only for 24 hours.
+    session["enrol_link"] = {"name": name, "path": "/enrol/" + token}
+    flash(confirmation)
+    return redirect(url_for("kiosk_admin.kiosk_settings"), 303)
 
 
 @bp.post("/kiosk/tablets")
-@role_required(*SETTINGS_ROLES)
+@allowed("change_school_settings")
 def add_tablet():
     form = TabletForm()
-    status = _check(form)
+    status = check(form)
     if status:
         return _render(tablet_form=form, status=status)
-    return _enrolment_link(form.name.data)
+    return _enrolment_link(form.name.data, "Tablet added. Open its one-time link on the tablet now.")
 
 
 @bp.post("/kiosk/tablets/enrol")
-@role_required(*SETTINGS_ROLES)
+@allowed("change_school_settings")
 def enrol_again():
     """A new one-time link for a tablet already named (a new or reset tablet): the old cookie stops working."""
-    form = ButtonForm()
     name = tablets.known_tablet(get_db(), request.form.get("name", ""))
-    if _check(form) or name is None:
+    if button_expired() or name is None:
         return redirect(url_for("kiosk_admin.kiosk_settings"), 303)
-    return _enrolment_link(name)
+    return _enrolment_link(name, "A new one-time link was made. Open it on the tablet now.")
 
 
 @bp.post("/kiosk/tablets/remove")
-@role_required(*SETTINGS_ROLES)
+@allowed("change_school_settings")
 def remove_tablet():
-    form = ButtonForm()
     name = request.form.get("name", "")
-    if _check(form) or tablets.known_tablet(get_db(), name) is None:
-        return redirect(url_for("kiosk_admin.kiosk_settings"), 303)
-    tablets.remove_tablet(get_db(), name)
-    audit(get_db(), "settings_changed", staff_id=g.staff.id, detail="tablet removed")
-    return redirect(url_for("kiosk_admin.kiosk_settings"), 303)
+    back = redirect(url_for("kiosk_admin.kiosk_settings"), 303)
+
+    def change(db):
+        if tablets.known_tablet(db, name) is None:
+            raise Refused(lambda: back)
+        tablets.remove_tablet(db, name)
+        return "tablet removed"
+    return _save(ButtonForm(), lambda status: back, change, "Tablet removed.")
