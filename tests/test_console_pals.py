@@ -319,7 +319,8 @@ def test_bookings_show_the_childs_first_name_class_topic_and_how_it_went(coordin
     now_local = clock.school_time(db, datetime.now(timezone.utc))
     came = mediators.book(db, slot_id, day, pals["P003"], "friends", now_local)
     mediators.book(db, slot_id, day, pals["P002"], None, now_local)
-    mediators.record_outcome(db, came, pals["P001"], attended=True, outcome="another_chat")
+    after_the_chat = mediators.chat_start(db, day, "12:00") + timedelta(minutes=30)
+    mediators.record_outcome(db, came, pals["P001"], attended=True, outcome="another_chat", at=after_the_chat)
     coordinator()
     page = _html(console.get("/bookings"))
     assert "Harjit (5C)" in page and "Tomasz (4B)" in page and "Sandhu" not in page
