@@ -86,3 +86,22 @@ def test_im_dealing_with_it_acknowledges_for_everyone_with_who_and_when(child, s
     assert "by Dana Lewis" in done
     again = console.post("/escalations/1/dealing", data={"csrf_token": csrf_token(page)})
     assert again.status_code == 409
+
+
+def test_the_red_button_on_the_help_page_is_red(data_dir):
+    port = free_port()
+    kiosk = gunicorn_app("kiosk", data_dir, port, workers=1)
+    try:
+        kiosk.wait_until_healthy(port)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            page.goto(url(port, "/help"))
+            assert "press the red button" in page.content().lower()
+            button = page.get_by_role("button", name="Get help now")
+            colour = button.evaluate("element => getComputedStyle(element).backgroundColor")
+            red, green, blue = (int(part) for part in re.findall(r"\d+", colour)[:3])
+            assert red > 150 and red > 2 * green and red > 2 * blue, colour
+            browser.close()
+    finally:
+        kiosk.stop()
