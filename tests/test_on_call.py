@@ -224,3 +224,12 @@ def test_under_run_a_bad_user_name_or_a_dying_process_never_stops_the_others(ser
         assert alerts.pending_count(db) == 0
     finally:
         db.close()
+
+
+def test_the_help_page_asks_where_the_child_is_and_the_alert_says_where_to_look(child, kiosk, db):
+    page = kiosk.get("/help").get_data(as_text=True)
+    assert "Where are you now? You can skip this." in page
+    form = child.form("/help")
+    assert child.client.post("/worry", data=dict(form, urgent="y", place="toilets")).status_code == 303
+    body = db.execute("SELECT body FROM outbox").fetchone()[0]
+    assert "where they are: Toilets" in body

@@ -8,6 +8,7 @@ and an escalation and its alert, are stored together or not at all.
 from datetime import datetime, timedelta
 
 from .clock import iso, now as clock_now, school_time
+from .choices import PLACES
 from .db import get_setting, write_transaction
 
 DEFAULT_THRESHOLD = 6
@@ -69,7 +70,7 @@ def escalate(db, reason: str, at: datetime, pupil_ref: str | None = None, visit_
     if cursor.rowcount == 0:
         return None
     escalation_id = cursor.lastrowid
-    subject, body = alert_text(db, reason, at, visit_count, where)
+    subject, body = alert_text(db, reason, at, visit_count, where, worry_id)
     minutes, on_call = on_call_rule(db)
     first = on_call[:1] if reason in ON_CALL_REASONS else []
     recipients = None
@@ -114,15 +115,16 @@ def queue_on_call_alerts(db, now: datetime | None = None) -> int:
     sent = 0
     with write_transaction(db):
         minutes, on_call = on_call_rule(db)
-        due = db.execute("SELECT id, reason, created_at, alert_level FROM escalations WHERE status = 'open' "
-                         "AND next_alert_at <= ? ORDER BY id", [iso(now)]).fetchall()
-        for escalation_id, reason, created_at, level in due:
+        due = db.execute("SELECT e.id, e.reason, e.created_at, e.alert_level, e.worry_id, w.tablet FROM escalations e "
+                         "LEFT JOIN worries w ON w.id = e.worry_id WHERE e.status = 'open' AND e.next_alert_at <= ? "
+                         "ORDER BY e.id", [iso(now)]).fetchall()
+        for escalation_id, reason, created_at, level, worry_id, tablet in due:
             level += 1
             if level >= len(on_call):
                 db.execute("UPDATE escalations SET next_alert_at = NULL WHERE id = ?", [escalation_id])
                 continue
             posted = datetime.fromisoformat(created_at)
-            subject, body = alert_text(db, reason, posted, None, "the kiosk")
+            subject, body = alert_text(db, reason, posted, None, tablet or "the kiosk", worry_id)
             waited = int((now - posted).total_seconds() // 60)
             body = ("Nobody has acknowledged this in the staff console after %d minutes, so it comes to you: "
                     "you are next on the school's on-call list.\n\n%s" % (waited, body))
@@ -170,13 +172,18 @@ def events_for_worry(db, worry_id: int) -> list[dict]:
             for at, event, detail, name in rows]
 
 
-def alert_text(db, reason: str, at: datetime, visit_count: int | None, where: str) -> tuple[str, str]:
+def alert_text(db, reason: str, at: datetime, visit_count: int | None, where: str,
+               worry_id: int | None = None) -> tuple[str, str]:
     """Return an alert's subject and body: when and where, never a name or a word of the worry."""
     clock = school_time(db, at).strftime("%H:%M on %a %-d %b")
     scheme = get_setting(db, "scheme_name", "Problem Pals")
     if reason == "urgent":
         subject = "Urgent worry posted"
         what = "An urgent worry was posted at %s on %s." % (clock, where)
+        place = db.execute("SELECT place FROM worries WHERE id = ?", [worry_id]).fetchone() if worry_id else None
+        if place and place[0] in PLACES:
+            # The picture the child chose for where they are now: so whoever comes knows where to look.
+            what += " The child chose this picture for where they are: %s." % PLACES[place[0]][0]
     elif reason == "pass_to_adult":
         subject = "A %s chat was passed to an adult" % scheme
         what = "A %s mediator passed a chat on to an adult at %s." % (scheme, clock)
