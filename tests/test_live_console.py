@@ -6,8 +6,8 @@ import time
 import requests
 from playwright.sync_api import expect, sync_playwright
 
-from conftest import DSL_EMAIL, DSL_PASSWORD, csrf_token, hidden_value
-from servers import free_port, gunicorn_app, url
+from helpers import DSL_EMAIL, DSL_PASSWORD, csrf_token, hidden_value
+from helpers import free_port, gunicorn_app, url
 from test_browser import CHROMIUM, CHROMIUM_ARGS
 from worrybox import escalation
 
@@ -51,11 +51,11 @@ def test_an_urgent_worry_appears_on_the_dsls_open_untouched_queue_within_5_secon
         console.stop()
 
 
-def test_the_live_status_is_counts_and_ids_only_for_signed_in_staff(child, staff, console):
+def test_the_live_status_is_counts_and_ids_only_for_signed_in_staff(child, staff_member, console):
     assert console.get("/live").status_code == 302
     form = child.form("/help")
     child.client.post("/worry", data=dict(form, urgent="y", text="LIVE-CANARY words", pupil="P001", **{"class": "4B"}))
-    staff.login()
+    staff_member.login()
     response = console.get("/live")
     assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
     assert response.get_json() == {"poll_seconds": 3, "urgent": 1, "escalations": 1, "latest_escalation": 1,
@@ -63,18 +63,18 @@ def test_the_live_status_is_counts_and_ids_only_for_signed_in_staff(child, staff
     assert "LIVE-CANARY" not in response.get_data(as_text=True) and "Amira" not in response.get_data(as_text=True)
 
 
-def test_every_console_page_carries_the_live_script_and_the_queue_refreshes_without_javascript(staff, console):
-    staff.login()
+def test_every_console_page_carries_the_live_script_and_the_queue_refreshes_without_javascript(staff_member, console):
+    staff_member.login()
     queue = console.get("/").get_data(as_text=True)
     assert '<script src="/static/console.js" defer></script>' in queue
     assert '<noscript><meta http-equiv="refresh" content="30"></noscript>' in queue
     assert 'id="live-banner"' in console.get("/settings").get_data(as_text=True)
 
 
-def test_im_dealing_with_it_acknowledges_for_everyone_with_who_and_when(child, staff, console, db):
+def test_im_dealing_with_it_acknowledges_for_everyone_with_who_and_when(child, staff_member, console, db):
     form = child.form("/help")
     child.client.post("/worry", data=dict(form, urgent="y", text="help"))
-    staff.login()
+    staff_member.login()
     page = console.get("/escalations").get_data(as_text=True)
     assert "I'm dealing with it" in page
     response = console.post("/escalations/1/dealing", data={"csrf_token": csrf_token(page)})

@@ -10,9 +10,9 @@ import requests
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from conftest import csrf_token
-from servers import free_port, url
-from test_servers import Child, run_school
+from helpers import csrf_token
+from helpers import free_port, url
+from helpers import Child, run_school
 from worrybox import alerts, check, escalation, runner
 from worrybox.config import Paths
 from worrybox.db import set_setting
@@ -66,7 +66,7 @@ def _round(db, at):
 
 
 def test_an_urgent_worry_nobody_acknowledges_goes_to_the_next_person_on_call_and_stops_once_opened(
-        child, db, smtp, staff, console):
+        child, db, smtp, staff_member, console):
     _configure(db, smtp.port)
     set_setting(db, "on_call_list", ON_CALL)
     set_setting(db, "on_call_minutes", "5")
@@ -79,7 +79,7 @@ def test_an_urgent_worry_nobody_acknowledges_goes_to_the_next_person_on_call_and
     assert recipients == ["deputy@school.example"] and "Not yet acknowledged" in message
     assert "help now" not in message
     # The DSL opens the worry: acknowledged for everyone, and nobody else is e-mailed about it.
-    staff.login()
+    staff_member.login()
     assert console.get("/worries/1").status_code == 200
     assert _round(db, posted + timedelta(minutes=11)) == (0, 0)
     assert _round(db, posted + timedelta(hours=2)) == (0, 0)
@@ -89,12 +89,12 @@ def test_an_urgent_worry_nobody_acknowledges_goes_to_the_next_person_on_call_and
     assert "Dana Lewis · acknowledged the urgent alert" in chronology and "opened the worry" in chronology
 
 
-def test_no_second_e_mail_once_someone_has_acknowledged(child, db, smtp, staff, console):
+def test_no_second_e_mail_once_someone_has_acknowledged(child, db, smtp, staff_member, console):
     _configure(db, smtp.port)
     set_setting(db, "on_call_list", ON_CALL)
     posted = _urgent(child)
     assert _round(db, posted) == (1, 0)
-    staff.login()
+    staff_member.login()
     assert console.get("/worries/1").status_code == 200
     assert db.execute("SELECT status, acknowledged_by FROM escalations").fetchone() == ("acknowledged", 1)
     for minutes in (6, 11, 16, 60):
@@ -156,8 +156,8 @@ def test_the_sender_keeps_going_whatever_one_round_runs_into(data_dir):
     assert len(rounds) == 3 and "RuntimeError" in logged[0]
 
 
-def test_the_dsl_sets_the_on_call_list_on_the_settings_page(staff, console, db):
-    staff.login()
+def test_the_dsl_sets_the_on_call_list_on_the_settings_page(staff_member, console, db):
+    staff_member.login()
     page = console.get("/settings").get_data(as_text=True)
     response = console.post("/settings", data={
         "csrf_token": csrf_token(page), "visit_threshold": "6", "visit_window_days": "90", "smtp_security": "starttls",

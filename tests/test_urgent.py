@@ -1,6 +1,6 @@
 """Urgent means now: an urgent worry is never buried, and nobody can pose as a named tablet."""
 
-from conftest import KioskHelper, csrf_token
+from helpers import KioskHelper, csrf_token
 from worrybox import tablets, worries
 from worrybox.recipients import worry_recipients
 

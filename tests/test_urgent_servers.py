@@ -8,8 +8,8 @@ import time
 
 import requests
 
-from conftest import DSL_EMAIL, csrf_token
-from servers import free_port, gunicorn_app, url
+from helpers import DSL_EMAIL, csrf_token
+from helpers import free_port, gunicorn_app, url
 
 # The flood runs in a process of its own, at a lower CPU priority: an attacker's own machine does that work,
 # so on this shared test machine it must not slow down the server or the measuring thread.

@@ -27,54 +27,61 @@ MAX_RESTART_DELAY = 60.0
 def run_apps(data_dir: Path, host: str, kiosk_port: int, console_port: int, echo=print) -> int:
     """Start both apps and the alert sender and wait; Ctrl-C or SIGTERM stops all cleanly. Returns an exit code.
 
-    A process that dies while running is restarted (with back-off), and the others keep serving.
+    A process that dies while running is restarted (with back-off), and the others keep serving: a crash
+    in one app, or in the alert sender, must never silence the rest. Stopping on purpose exits 0, whatever
+    the apps answered: Ctrl-C in a terminal signals them too, and `make run` must not end with an error for
+    it. Only an app that stops by itself as it starts makes the code non-zero.
     """
+    stopping = []
+
+    def stop(signum, frame):
+        stopping.append(signum)
+
+    # Handlers first: a Ctrl-C while the apps are still starting stops them too, without a traceback.
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
     env = dict(os.environ, WORRYBOX_DATA_DIR=str(data_dir))
     commands = {
         "kiosk": gunicorn_command("kiosk", host, kiosk_port),
         "console": gunicorn_command("console", host, console_port),
         "alert sender": [sys.executable, "-m", "worrybox", "send-alerts"],
     }
-    processes = {name: subprocess.Popen(command, env=env) for name, command in commands.items()}
-    started = {name: time.monotonic() for name in processes}
-    delays = {name: 1.0 for name in processes}
-    restart_at: dict[str, float] = {}
-    echo("Kiosk:         http://%s:%d" % (host, kiosk_port))
-    echo("Staff console: http://%s:%d" % (host, console_port))
-    echo("Press Ctrl-C to stop.")
-
-    def stop(signum=None, frame=None):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
+    processes, started, delays, restart_at = {}, {}, {}, {}
     exit_code = 0
     try:
-        while True:
+        for name, command in commands.items():
+            processes[name], started[name], delays[name] = subprocess.Popen(command, env=env), time.monotonic(), 1.0
+        echo("Kiosk:         http://%s:%d" % (host, kiosk_port))
+        echo("Staff console: http://%s:%d" % (host, console_port))
+        echo("Press Ctrl-C to stop.")
+        while not stopping:
             now = time.monotonic()
-            for name, process in processes.items():
+            for name, process in list(processes.items()):
+                if stopping:
+                    break
                 if name in restart_at:
                     if now >= restart_at[name]:
                         del restart_at[name]
                         echo("Starting the %s again." % name)
-                        processes[name] = subprocess.Popen(commands[name], env=env)
-                        started[name] = now
+                        processes[name], started[name] = subprocess.Popen(commands[name], env=env), now
                     continue
                 if process.poll() is None:
                     if now - started[name] > MAX_RESTART_DELAY:
                         delays[name] = 1.0  # it has run well for a while: a later failure starts afresh
                     continue
+                time.sleep(0.2)  # a Ctrl-C in a terminal reaches the apps too: let its signal arrive first
+                if stopping:
+                    break
                 if now - started[name] < STARTED_FINE_AFTER and delays[name] == 1.0:
                     echo("The %s stopped (exit code %s) as it started; stopping the others too."
                          % (name, process.returncode))
                     exit_code = process.returncode or 1
-                    raise KeyboardInterrupt
+                    stopping.append(None)
+                    break
                 echo("The %s stopped (exit code %s); starting it again in %g s. The others keep running."
                      % (name, process.returncode, delays[name]))
                 restart_at[name] = now + delays[name]
                 delays[name] = min(delays[name] * 2, MAX_RESTART_DELAY)
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
+            time.sleep(0.2)
     finally:
         for process in processes.values():
             if process.poll() is None:
@@ -86,5 +93,7 @@ def run_apps(data_dir: Path, host: str, kiosk_port: int, console_port: int, echo
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     echo("Stopped.")
     return exit_code
