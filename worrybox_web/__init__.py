@@ -5,6 +5,8 @@ Error pages are in errors.py, shared form fields in fields.py.
 """
 
 import os
+import sqlite3
+import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -85,13 +87,14 @@ def make_app(import_name: str, app_name: str, test_config: dict | None = None, l
     app.config.update(test_config)
     open_school(paths).close()  # applies pending migrations before the first request
     app.extensions["worrybox_pupil_keys"] = pupil_keys(paths)
+    app.extensions["worrybox_connections"] = _WorkerConnection()
 
     app.session_interface = _SessionInterface()
     if os.environ.get(BEHIND_PROXY_ENV) == "1":
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
     Babel(app, locale_selector=locale_selector or (lambda: DEFAULT_LANGUAGE))
     app.before_request(_refuse_non_form_bodies)
-    app.teardown_appcontext(_close_db)
+    app.teardown_appcontext(_end_request_db)
     app.after_request(_add_headers)
     register_error_handlers(app)
     app.context_processor(_template_globals)
@@ -99,10 +102,22 @@ def make_app(import_name: str, app_name: str, test_config: dict | None = None, l
     return app
 
 
+class _WorkerConnection(threading.local):
+    """This worker's own database connection: one per process under sync workers, one per thread under gthread."""
+
+    db = None
+    pid = None
+
+
+# Connections a forked worker inherited from its parent. SQLite forbids using them across a fork, and closing
+# one here could release locks or delete files the parent still relies on, so they are kept, never touched.
+_INHERITED = []
+
+
 def get_db():
-    """Return this request's database connection, opening it on first use."""
+    """Return this request's database connection: this worker's own, opened on first use and kept."""
     if "db" not in g:
-        g.db = connect(current_app.config["WORRYBOX_PATHS"].database)
+        g.db = _worker_db()
     return g.db
 
 
@@ -110,10 +125,52 @@ def get_pupil_keys():
     return current_app.extensions["worrybox_pupil_keys"]
 
 
-def _close_db(exception=None) -> None:
-    db = g.pop("db", None)
-    if db is not None:
+def _worker_db():
+    held = current_app.extensions["worrybox_connections"]
+    if held.db is not None and held.pid != os.getpid():
+        _INHERITED.append(held.db)
+        held.db = None
+    if held.db is not None:
+        try:
+            if held.db.conn.in_transaction:  # left open by something outside a request; never carried on
+                held.db.execute("ROLLBACK")
+        except sqlite3.Error:  # closed, or broken: open a fresh one
+            _discard(held)
+    if held.db is None:
+        held.db = connect(current_app.config["WORRYBOX_PATHS"].database)
+        held.pid = os.getpid()
+    return held.db
+
+
+def _discard(held) -> None:
+    db, held.db = held.db, None
+    try:
         db.close()
+    except sqlite3.Error:
+        pass
+
+
+def _end_request_db(exception=None) -> None:
+    """Keep the worker's connection for the next request, unless this request broke it.
+
+    Nothing uncommitted is carried over: an open transaction is rolled back. After a database error the
+    connection is closed, so the next request starts on a fresh one. The WAL is checkpointed by SQLite's
+    own threshold as writers commit, not by closing connections.
+    """
+    db = g.pop("db", None)
+    if db is None:
+        return
+    held = current_app.extensions["worrybox_connections"]
+    if held.db is not db:  # not this worker's (a test's own, or replaced meanwhile)
+        return
+    if exception is not None or g.pop("database_failed", False):
+        _discard(held)
+        return
+    try:
+        if db.conn.in_transaction:
+            db.execute("ROLLBACK")
+    except sqlite3.Error:
+        _discard(held)
 
 
 def _refuse_non_form_bodies():
