@@ -1,14 +1,16 @@
 """Each worker keeps one database connection: reused while it is healthy, replaced after a fork or an error,
-and never carrying one request's unfinished transaction into the next."""
+and never carrying one request's unfinished transaction into the next. It keeps the school's settings too,
+read again only when a change (by either app) has bumped their version."""
 
 import os
+import re
 import sqlite3
 
 import pytest
 
 import worrybox_web
-from conftest import KioskHelper
-from worrybox.db import connect
+from conftest import KioskHelper, csrf_token
+from worrybox.db import connect, set_setting, write_transaction
 
 
 def stored_texts_count(data_dir) -> int:
@@ -122,3 +124,48 @@ def test_a_request_that_leaves_a_transaction_open_holds_no_lock_and_keeps_no_hal
     assert not worker_db(app).conn.in_transaction
     assert stored_texts_count(data_dir) == 1
 
+
+def test_a_settings_change_made_in_the_console_shows_on_the_kiosks_next_page(kiosk, staff, console, db):
+    start = kiosk.get("/").get_data(as_text=True)  # the kiosk has read (and kept) the settings
+    assert 'lang="en"' in start and 'data-idle-seconds="60"' in start
+    staff.login()
+    page = console.get("/kiosk").get_data(as_text=True)
+    assert console.post("/kiosk", data={"csrf_token": csrf_token(page), "kiosk_language": "pl",
+                                        "kiosk_idle_seconds": "90"}).status_code == 303
+    start = kiosk.get("/").get_data(as_text=True)
+    assert 'lang="pl"' in start and 'data-idle-seconds="90"' in start
+    # A change from anywhere else (the command line, another process) is seen just the same.
+    set_setting(db, "kiosk_idle_seconds", "120")
+    assert 'data-idle-seconds="120"' in kiosk.get("/").get_data(as_text=True)
+
+
+def test_a_page_reads_the_settings_once_and_later_pages_only_look_at_their_version(kiosk, kiosk_app, db):
+    kiosk.get("/")
+    statements = []
+    worker_db(kiosk_app).conn.set_trace_callback(statements.append)
+
+    def reads(table):
+        return [sql for sql in statements if re.search(r"\bFROM %s\b" % table, sql)]
+
+    kiosk.get("/")  # the start page shows the school's name, language and idle time
+    assert len(reads("settings_version")) == 1 and reads("settings") == []
+    statements.clear()
+    set_setting(db, "school_name", "Hillside Primary and Nursery")
+    assert "Hillside Primary and Nursery" in kiosk.get("/").get_data(as_text=True)
+    assert len(reads("settings_version")) == 1 and len(reads("settings")) == 1
+
+
+def test_every_settings_change_bumps_the_version_in_its_own_transaction(db):
+    version = lambda: db.execute("SELECT version FROM settings_version").fetchone()[0]  # noqa: E731
+    before = version()
+    set_setting(db, "kiosk_idle_seconds", "30")
+    assert version() == before + 1
+    try:
+        with write_transaction(db):
+            set_setting(db, "kiosk_idle_seconds", "45")
+            raise RuntimeError("a change that never happened")
+    except RuntimeError:
+        pass
+    assert version() == before + 1
+    db.execute("DELETE FROM settings WHERE name = 'kiosk_idle_seconds'")
+    assert version() == before + 2

@@ -425,3 +425,20 @@ def _m0010_queue_order_indexes(db: Database) -> None:
         # The queue's prank counts read only the pranks, not every worry of the last 30 days.
         "CREATE INDEX worries_pranks_by_created ON worries (created_at) WHERE flood = 1 OR not_real_at IS NOT NULL",
     )
+
+
+@migrations(name="0011_settings_version")
+def _m0011_settings_version(db: Database) -> None:
+    _run(
+        db,
+        # One number that every change to the settings bumps, in the change's own transaction (triggers, so no
+        # writer can forget): a web worker keeps the settings it read until the number moves.
+        "CREATE TABLE settings_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)",
+        "INSERT INTO settings_version (id, version) VALUES (1, 0)",
+        "CREATE TRIGGER settings_version_on_insert AFTER INSERT ON settings "
+        "BEGIN UPDATE settings_version SET version = version + 1; END",
+        "CREATE TRIGGER settings_version_on_update AFTER UPDATE ON settings "
+        "BEGIN UPDATE settings_version SET version = version + 1; END",
+        "CREATE TRIGGER settings_version_on_delete AFTER DELETE ON settings "
+        "BEGIN UPDATE settings_version SET version = version + 1; END",
+    )

@@ -17,7 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from worrybox import clock
 from worrybox.config import Paths, read_secret, resolve_data_dir
-from worrybox.db import connect, get_setting
+from worrybox.db import connect, get_setting, keep_settings
 from worrybox.languages import DEFAULT_LANGUAGE, direction
 from worrybox.school import open_school, pupil_keys
 
@@ -139,6 +139,7 @@ def _worker_db():
     if held.db is None:
         held.db = connect(current_app.config["WORRYBOX_PATHS"].database)
         held.pid = os.getpid()
+    keep_settings(held.db)
     return held.db
 
 
