@@ -4,6 +4,8 @@ The core (worrybox/) imports no Flask; the kiosk and the console each call make_
 Error pages are in errors.py, shared form fields in fields.py.
 """
 
+import functools
+import hashlib
 import os
 import sqlite3
 import threading
@@ -14,6 +16,7 @@ from flask import Flask, abort, current_app, g, has_request_context, request
 from flask_babel import Babel, get_locale
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.security import safe_join
 
 from worrybox import clock
 from worrybox.config import Paths, read_secret, resolve_data_dir
@@ -40,6 +43,10 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
+# A static file's address carries a hash of its content (?v=), so a tablet keeps it for a year and fetches it
+# again only when the file changes; a file named without one (a font in the stylesheet) is kept for a day.
+STATIC_VERSIONED_CACHE = "public, max-age=31536000, immutable"
+STATIC_CACHE = "public, max-age=86400"
 # Set to 1 when nginx (or another proxy on the same machine) passes requests on: the tablet's own address
 # and https then come from its X-Forwarded-For and X-Forwarded-Proto headers. Never set it when the app
 # can be reached directly, or anyone could claim any address.
@@ -96,6 +103,7 @@ def make_app(import_name: str, app_name: str, test_config: dict | None = None, l
     app.before_request(_refuse_non_form_bodies)
     app.teardown_appcontext(_end_request_db)
     app.after_request(_add_headers)
+    app.url_defaults(_version_static_urls)
     register_error_handlers(app)
     app.context_processor(_template_globals)
     app.add_template_filter(localtime)
@@ -187,11 +195,38 @@ def _add_headers(response):
         response.headers.setdefault(name, value)
     if request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-    if not request.path.startswith("/static/"):
+    if request.endpoint == "static" and response.status_code in (200, 304):
+        version = request.args.get("v")
+        current = static_version(request.view_args.get("filename", "")) if version else None
+        response.headers["Cache-Control"] = STATIC_VERSIONED_CACHE if version and version == current else STATIC_CACHE
+    elif not request.path.startswith("/static/"):
         # Nothing a child typed or a member of staff opened may stay in a browser cache.
         response.headers["Cache-Control"] = "no-store"
         response.headers["Pragma"] = "no-cache"
     return response
+
+
+def _version_static_urls(endpoint, values):
+    if endpoint == "static" and "v" not in values:
+        values["v"] = static_version(values.get("filename", ""))
+
+
+def static_version(filename: str) -> str | None:
+    """A short hash of a static file's content as it is now, or None if there is no such file."""
+    joined = safe_join(str(ROOT / "static"), filename)
+    try:
+        stat = os.stat(joined) if joined else None
+    except (OSError, ValueError):
+        stat = None
+    return _content_hash(joined, stat.st_mtime_ns, stat.st_size) if stat else None
+
+
+@functools.lru_cache(maxsize=512)
+def _content_hash(path: str, mtime_ns: int, size: int) -> str | None:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+    except OSError:
+        return None
 
 
 def form_problem(form, expired_message) -> int | None:
