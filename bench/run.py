@@ -336,6 +336,19 @@ def count_worries(data_dir: Path) -> int:
         connection.close()
 
 
+def name_tiles(port: int, cookie: str, path: Path) -> list[str]:
+    """What each name tile on the kiosk posts as `pupil`, read from the class pages; written one a line to path."""
+    values = []
+    for class_name in seed.CLASSES:
+        status, _headers, html = request("GET", port, "/worry?" + urlencode({"class": class_name}), cookie=cookie)
+        assert status == 200, status
+        values += [value for value in re.findall(r'<input type="radio" name="pupil" value="([^"]*)"', html) if value]
+    if len(values) != len(seed.pupil_ids()):
+        raise RuntimeError("the kiosk's class pages showed %d names, not %d" % (len(values), len(seed.pupil_ids())))
+    path.write_text("\n".join(values) + "\n")
+    return values
+
+
 def bench_kiosk(data_dir: Path, log_dir: Path, seconds: int) -> dict:
     """POST /worry, named, at each client count: CSRF, validation, sealing, the visit and escalation check."""
     results = {}
@@ -343,17 +356,18 @@ def bench_kiosk(data_dir: Path, log_dir: Path, seconds: int) -> dict:
         status, headers, html = request("GET", server.port, "/worry")
         assert status == 200, status
         cookie, token = session_cookie(headers), csrf_token(html)
-        pupils = len(seed.pupil_ids())
+        pupils = name_tiles(server.port, cookie, log_dir / "pupils.txt")
         # One post by hand first: it must be accepted (303 to /thanks), or every number below is wrong.
         status, headers, _ = request("POST", server.port, "/worry", cookie=cookie, body={
-            "text": "a check before the benchmark", "feeling": "sad", "pupil": seed.pupil_ids()[0],
+            "text": "a check before the benchmark", "feeling": "sad", "pupil": pupils[0],
             "submission_id": "bench-check-%d" % time.time_ns(), "csrf_token": token})
         if status != 303:
             raise RuntimeError("the kiosk refused the benchmark's post (%d)" % status)
         for clients in KIOSK_CLIENTS:
             before = count_worries(data_dir)
             tag = "c%d%x" % (clients, time.time_ns() % 0xFFFFFF)
-            result = wrk(server.port, "/worry", clients, seconds, "post_worry", tag, token, pupils, cookie=cookie)
+            result = wrk(server.port, "/worry", clients, seconds, "post_worry", tag, token, log_dir / "pupils.txt",
+                         cookie=cookie)
             result["stored_with_warmup"] = count_worries(data_dir) - before
             if result["errors"] or result["stored_with_warmup"] < result["requests"]:
                 raise RuntimeError("kiosk posts failed at %d clients: %r" % (clients, result))
