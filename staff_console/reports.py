@@ -9,11 +9,10 @@ from worrybox import clock, report
 from worrybox.audit import audit
 from worrybox_web import get_db
 
-from .auth import role_required
+from .auth import allowed
 
 bp = Blueprint("reports", __name__)
 
-REPORT_ROLES = ("dsl", "deputy")
 DEFAULT_WEEKS = 12
 
 
@@ -38,7 +37,7 @@ def _period():
 
 
 @bp.get("/report")
-@role_required(*REPORT_ROLES)
+@allowed("read_the_governors_report")
 def governor_report():
     start, end, message = _period()
     result = report.governor_report(get_db(), start, end)
@@ -51,7 +50,7 @@ def governor_report():
 
 
 @bp.get("/report.csv")
-@role_required(*REPORT_ROLES)
+@allowed("read_the_governors_report")
 def governor_report_csv():
     start, end, _message = _period()
     audit(get_db(), "export", staff_id=g.staff.id, detail="governor report %s to %s (numbers only)" % (start, end))

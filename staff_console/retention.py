@@ -2,21 +2,19 @@
 
 from datetime import datetime, timedelta, timezone
 
-from flask import Blueprint, g, redirect, render_template, url_for
+from flask import Blueprint, render_template, url_for
 
 from worrybox import retention
-from worrybox.db import get_setting, write_transaction
-from worrybox.audit import audit
+from worrybox.db import get_setting
 from worrybox_web import get_db
 
-from .auth import role_required
+from .auth import allowed
+from .common import save
 from .forms import RetentionForm
-from .pals import SAFEGUARDING, _check
 
 bp = Blueprint("retention", __name__)
 
 
-@bp.app_template_filter("deleted_after")
 def deleted_after(closed_at):
     """The day a closed worry becomes due for deletion, as an ISO time for |localtime."""
     if not closed_at:
@@ -37,22 +35,20 @@ def _render(form=None, status=200):
 
 
 @bp.get("/retention")
-@role_required(*SAFEGUARDING)
+@allowed("choose_how_long_worries_are_kept")
 def retention_settings():
     return _render()
 
 
 @bp.post("/retention")
-@role_required(*SAFEGUARDING)
+@allowed("choose_how_long_worries_are_kept")
 def save_retention():
     form = RetentionForm()
-    status = _check(form)
-    if status:
-        return _render(form, status)
-    db = get_db()
-    with write_transaction(db):
-        if form.retention_days.data != retention.retention_days(db):
-            retention.set_retention_days(db, form.retention_days.data)
-            audit(db, "settings_changed", staff_id=g.staff.id,
-                  detail="retention_days %d" % form.retention_days.data)
-    return redirect(url_for("retention.retention_settings"), 303)
+
+    def change(db):
+        if form.retention_days.data == retention.retention_days(db):
+            return None
+        retention.set_retention_days(db, form.retention_days.data)
+        return "retention_days %d" % form.retention_days.data
+    return save(form, lambda status: _render(form, status), change, url_for("retention.retention_settings"),
+                "How long closed worries are kept was saved.", event="settings_changed")
