@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from conftest import PUPILS
+from helpers import PUPILS, TEACHER_EMAIL, TEACHER_PASSWORD
 from worrybox import report, worries
 from worrybox.config import Paths
 from worrybox.school import pupil_keys
@@ -63,8 +63,8 @@ def test_counts_under_five_are_shown_as_fewer_than_five(seeded):
     assert _row(result, "place", "Playground").change == ""  # a change would give the small number away
 
 
-def test_the_report_page_has_charts_tables_and_no_names_or_words(seeded, staff, console):
-    staff.login()
+def test_the_report_page_has_charts_tables_and_no_names_or_words(seeded, staff_member, console):
+    staff_member.login()
     page = console.get("/report?start=%s&end=%s" % (TERM_START, TERM_END)).get_data(as_text=True)
     assert page.count("<svg") >= 5 and page.count("<table") >= 5
     assert re.search(r"<th scope=\"row\">Toilets</th><td>12</td><td>6</td><td>up 6</td>", page)
@@ -73,8 +73,8 @@ def test_the_report_page_has_charts_tables_and_no_names_or_words(seeded, staff, 
         assert secret not in page
 
 
-def test_the_csv_download_matches_the_page_and_is_audited(seeded, staff, console, db):
-    staff.login()
+def test_the_csv_download_matches_the_page_and_is_audited(seeded, staff_member, console, db):
+    staff_member.login()
     response = console.get("/report.csv?start=%s&end=%s" % (TERM_START, TERM_END))
     body = response.get_data(as_text=True)
     assert response.mimetype == "text/csv" and "attachment" in response.headers["Content-Disposition"]
@@ -84,21 +84,20 @@ def test_the_csv_download_matches_the_page_and_is_audited(seeded, staff, console
     assert db.execute("SELECT count(*) FROM audit_log WHERE event = 'export'").fetchone()[0] == 1
 
 
-def test_dates_that_make_no_sense_get_a_kind_message(staff, console):
-    staff.login()
+def test_dates_that_make_no_sense_get_a_kind_message(staff_member, console):
+    staff_member.login()
     page = console.get("/report?start=yesterday&end=2026-13-45").get_data(as_text=True)
     assert "could not be read" in page
 
 
-def test_a_teacher_cannot_see_the_report(staff, console):
-    from conftest import TEACHER_EMAIL, TEACHER_PASSWORD
-    staff.login(TEACHER_EMAIL, TEACHER_PASSWORD)
+def test_a_teacher_cannot_see_the_report(staff_member, console):
+    staff_member.login(TEACHER_EMAIL, TEACHER_PASSWORD)
     assert console.get("/report").status_code == 403
 
 
-def test_the_dsl_sees_who_opened_which_worry_in_the_audit_log(child, staff, console):
+def test_the_dsl_sees_who_opened_which_worry_in_the_audit_log(child, staff_member, console):
     child.post(text=CANARY, feeling="sad")
-    staff.login()
+    staff_member.login()
     console.get("/worries/1")
     page = console.get("/audit").get_data(as_text=True)
     assert "open worry" in page and "Dana Lewis" in page and 'href="/worries/1"' in page
@@ -106,7 +105,6 @@ def test_the_dsl_sees_who_opened_which_worry_in_the_audit_log(child, staff, cons
     assert "open worry" in console.get("/audit?event=open_worry").get_data(as_text=True)
 
 
-def test_only_the_dsl_sees_the_audit_log(staff, console):
-    from conftest import TEACHER_EMAIL, TEACHER_PASSWORD
-    staff.login(TEACHER_EMAIL, TEACHER_PASSWORD)
+def test_only_the_dsl_sees_the_audit_log(staff_member, console):
+    staff_member.login(TEACHER_EMAIL, TEACHER_PASSWORD)
     assert console.get("/audit").status_code == 403
