@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 
 import worrybox_web
-from conftest import KioskHelper, csrf_token
+from helpers import KioskHelper, csrf_token
 from worrybox.db import connect, set_setting, write_transaction
 
 
@@ -125,10 +125,10 @@ def test_a_request_that_leaves_a_transaction_open_holds_no_lock_and_keeps_no_hal
     assert stored_texts_count(data_dir) == 1
 
 
-def test_a_settings_change_made_in_the_console_shows_on_the_kiosks_next_page(kiosk, staff, console, db):
+def test_a_settings_change_made_in_the_console_shows_on_the_kiosks_next_page(kiosk, staff_member, console, db):
     start = kiosk.get("/").get_data(as_text=True)  # the kiosk has read (and kept) the settings
     assert 'lang="en"' in start and 'data-idle-seconds="60"' in start
-    staff.login()
+    staff_member.login()
     page = console.get("/kiosk").get_data(as_text=True)
     assert console.post("/kiosk", data={"csrf_token": csrf_token(page), "kiosk_language": "pl",
                                         "kiosk_idle_seconds": "90"}).status_code == 303
