@@ -508,3 +508,20 @@ def _m0012_urgent_on_call_and_throttles(db: Database) -> None:
         )
         """,
     )
+
+
+@migrations(name="0013_settings_version")
+def _m0013_settings_version(db: Database) -> None:
+    _run(
+        db,
+        # One number that every change to the settings bumps, in the change's own transaction (triggers, so no
+        # writer can forget): a web worker keeps the settings it read until the number moves.
+        "CREATE TABLE settings_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)",
+        "INSERT INTO settings_version (id, version) VALUES (1, 0)",
+        "CREATE TRIGGER settings_version_on_insert AFTER INSERT ON settings "
+        "BEGIN UPDATE settings_version SET version = version + 1; END",
+        "CREATE TRIGGER settings_version_on_update AFTER UPDATE ON settings "
+        "BEGIN UPDATE settings_version SET version = version + 1; END",
+        "CREATE TRIGGER settings_version_on_delete AFTER DELETE ON settings "
+        "BEGIN UPDATE settings_version SET version = version + 1; END",
+    )
