@@ -10,7 +10,7 @@ import pytest
 
 import worrybox_web
 from helpers import KioskHelper, csrf_token
-from worrybox.db import connect, set_setting, write_transaction
+from worrybox.db import connect, get_setting, keep_settings, set_setting, write_transaction
 
 
 def stored_texts_count(data_dir) -> int:
@@ -169,3 +169,12 @@ def test_every_settings_change_bumps_the_version_in_its_own_transaction(db):
     assert version() == before + 1
     db.execute("DELETE FROM settings WHERE name = 'kiosk_idle_seconds'")
     assert version() == before + 2
+
+
+def test_a_setting_removed_by_a_write_is_gone_for_the_rest_of_the_request(db):
+    set_setting(db, "smtp_host", "mail.school.example")
+    keep_settings(db)  # as the web layer does for a worker's connection
+    assert get_setting(db, "smtp_host") == "mail.school.example"
+    with write_transaction(db):
+        db.execute("DELETE FROM settings WHERE name = 'smtp_host'")
+    assert get_setting(db, "smtp_host") is None
