@@ -276,6 +276,40 @@ def test_an_untouched_page_clears_itself_after_the_idle_time(page, kiosk_url, sc
         db.close()
 
 
+FONT_OF_LANGUAGE = {"pa": "Noto Sans Gurmukhi", "ur": "Noto Naskh Arabic", "en": "Noto Sans", "pl": "Noto Sans"}
+
+
+def _fonts_drawing(page, selector):
+    """The fonts Chromium really drew an element's text with: {family: (bundled?, glyphs)}."""
+    session = page.context.new_cdp_session(page)
+    session.send("DOM.enable")
+    session.send("CSS.enable")
+    root = session.send("DOM.getDocument")["root"]["nodeId"]
+    node = session.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+    fonts = session.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+    return {font["familyName"]: (font["isCustomFont"], font["glyphCount"]) for font in fonts}
+
+
+@pytest.mark.parametrize("language", ["pa", "ur", "pl"])
+def test_each_language_is_drawn_with_its_bundled_font(browser, kiosk_url, language):
+    context = browser.new_context(viewport={"width": 1024, "height": 768})
+    page = context.new_page()
+    try:
+        page.goto(kiosk_url + "/language/" + language)
+        page.evaluate("document.fonts.ready")
+        family = FONT_OF_LANGUAGE[language]
+        loaded = page.evaluate("""family => [...document.fonts]
+            .filter(face => face.family.replace(/"/g, '') === family && face.status === 'loaded').length""", family)
+        assert loaded >= 1, "%s never loaded on the %s start screen" % (family, language)
+        for selector in ("h1", "a.big-choice span", "a.language[hreflang=%s]" % language, "p.small-print"):
+            drawn = _fonts_drawing(page, selector)
+            bundled = {name: glyphs for name, (custom, glyphs) in drawn.items() if custom}
+            assert family in bundled, "%s on the %s page was drawn with %r" % (selector, language, drawn)
+            assert sum(bundled.values()) == sum(glyphs for _custom, glyphs in drawn.values()), drawn
+    finally:
+        context.close()
+
+
 def _kiosk_pages(page, kiosk_url, school):
     """Visit every kiosk page a child or mediator can reach; yield (name, page) at each."""
     def go(locator):
