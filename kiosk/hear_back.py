@@ -3,11 +3,11 @@
 from flask import Blueprint, g, render_template, request
 from flask_babel import gettext as _
 
-from worrybox import hear_back, roster, throttle
+from worrybox import hear_back, throttle
 from worrybox.web import form_problem, get_db, get_pupil_keys
 
 from .forms import NameCheckForm, PictureCodeForm
-from .views import class_chooser
+from .views import class_chooser, find_chosen_pupil
 
 bp = Blueprint("hear_back", __name__)
 
@@ -94,7 +94,7 @@ def check_name():
     if status:
         return _render_name(form, class_name, status)
     keys, db = get_pupil_keys(), get_db()
-    pupil = roster.find_pupil(db, keys, form.pupil.data)
+    pupil = find_chosen_pupil(form.pupil.data)
     if pupil is None:
         form.pupil.errors = [_("We could not find that name. Please choose it again.")]
         return _render_name(form, class_name, 422)

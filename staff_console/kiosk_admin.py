@@ -21,6 +21,7 @@ def _render(settings_form=None, tablet_form=None, status=200):
     return render_template(
         "console/kiosk_settings.html", settings_form=settings_form, tablet_form=tablet_form or TabletForm(formdata=None),
         button=ButtonForm(), tablet_names=tablets.tablet_names(db),
+        age_groups=tablets.age_groups(db), age_group_names=tablets.AGE_GROUPS,
     ), status
 
 
@@ -55,6 +56,19 @@ def add_tablet():
     db = get_db()
     tablets.add_tablet(db, form.name.data)
     audit(db, "settings_changed", staff_id=g.staff.id, detail="tablet added")
+    return redirect(url_for("kiosk_admin.kiosk_settings"), 303)
+
+
+@bp.post("/kiosk/tablets/age-group")
+@role_required(*SETTINGS_ROLES)
+def set_tablet_age_group():
+    """Primary or secondary words and look on one named tablet."""
+    form = ButtonForm()
+    name, group = request.form.get("name", ""), request.form.get("age_group", "")
+    if _check(form) or tablets.known_tablet(get_db(), name) is None or group not in tablets.AGE_GROUPS:
+        return redirect(url_for("kiosk_admin.kiosk_settings"), 303)
+    tablets.set_age_group(get_db(), tablets.known_tablet(get_db(), name), group)
+    audit(get_db(), "settings_changed", staff_id=g.staff.id, detail="tablet age group: %s" % group)
     return redirect(url_for("kiosk_admin.kiosk_settings"), 303)
 
 

@@ -113,6 +113,21 @@ class KioskHelper:
         data.update(fields)
         return self.client.post("/worry", data=data)
 
+    def name(self, pupil_id):
+        """The value the kiosk's name tile carries for this pupil today (an opaque token, never the roster id)."""
+        return name_token(self.client.application.config["WORRYBOX_PATHS"].data_dir, pupil_id)
+
+
+def name_token(data_dir, pupil_id):
+    """The value of a pupil's name tile at the kiosk, for the roster as imported now."""
+    paths = Paths(data_dir)
+    keys = pupil_keys(paths)
+    db = open_school(paths)
+    try:
+        return roster.choice_tokens(db, keys, [keys.pupil_ref(pupil_id)])[keys.pupil_ref(pupil_id)]
+    finally:
+        db.close()
+
 
 class ConsoleHelper:
     """Sign in and out of the console."""

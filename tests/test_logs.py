@@ -4,7 +4,7 @@ every staff sign-in attempt and every opened worry is in the audit log."""
 import re
 import signal
 
-from conftest import DSL_EMAIL, DSL_PASSWORD, csrf_token
+from conftest import DSL_EMAIL, DSL_PASSWORD, csrf_token, name_token
 from test_cli import worrybox
 from test_servers import Child, StaffMember, run_school, url
 from worrybox import two_factor
@@ -24,7 +24,7 @@ def test_a_whole_school_day_leaves_no_secret_in_any_log_and_every_attempt_and_op
     db.close()
     server, kiosk_port, console_port = run_school(servers, data_dir)
     child = Child(kiosk_port)
-    assert child.post(feeling="scared", text=CANARY, pupil="P002", urgent="y", **{"class": "4B"}).status_code == 303
+    assert child.post(feeling="scared", text=CANARY, pupil=name_token(data_dir, "P002"), urgent="y", **{"class": "4B"}).status_code == 303
 
     dsl = StaffMember(console_port)
     assert dsl.login(DSL_EMAIL, WRONG_PASSWORD).status_code == 401

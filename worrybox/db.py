@@ -534,3 +534,12 @@ def _m0010_queue_order_indexes(db: Database) -> None:
         # The queue's prank counts read only the pranks, not every worry of the last 30 days.
         "CREATE INDEX worries_pranks_by_created ON worries (created_at) WHERE flood = 1 OR not_real_at IS NOT NULL",
     )
+
+
+@migrations(name="0011_kiosk_tablet_age_group")
+def _m0011_kiosk_tablet_age_group(db: Database) -> None:
+    _run(
+        db,
+        # Which words and look a named tablet shows: 'primary' (up to 11) or 'secondary' (11 to 18).
+        "ALTER TABLE tablets ADD COLUMN age_group TEXT NOT NULL DEFAULT 'primary'",
+    )
