@@ -232,6 +232,7 @@ def post_worry():
 def _move(form, step, go, class_name):
     """Go one step on or back, after checking only what is on this step: nothing else can stop a child."""
     form.validate()
+    form.form_errors = []  # "tell us a little first" and an expired page matter only when sending
     if any(form[name].errors for name in STEP_FIELDS[step]):
         return _render_step(form, step, class_name, 422)
     if step == "name" and form.pupil.data and find_chosen_pupil(form.pupil.data) is None:
