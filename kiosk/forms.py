@@ -54,7 +54,7 @@ class PictureCodeFields:
             return True
         for field in self.animal_fields:
             if not field.data:
-                field.errors = [_l("Choose an animal here too.")]
+                field.errors = [_l("Choose all three animals, then press Check.")]
         return False
 
 

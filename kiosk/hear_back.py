@@ -45,12 +45,23 @@ def animals_form():
 
 
 def _render_animals(form, status=200):
-    return render_template("kiosk/heard_animals.html", form=form), status
+    chosen = [field.data for field in form.animal_fields if field.data in hear_back.ANIMALS]
+    return render_template("kiosk/heard_animals.html", form=form, chosen_animals=chosen), status
 
 
 @bp.post("/heard/animals")
 def check_animals():
     form = PictureCodeForm()
+    chosen = [field.data for field in form.animal_fields if field.data in hear_back.ANIMALS]
+    if "add_animal" in request.form or request.form.get("go") == "restart_code":
+        # One tap per animal, as when posting; "Start again" takes them all away. Nothing is checked yet.
+        if request.form.get("go") == "restart_code":
+            chosen = []
+        elif request.form["add_animal"] in hear_back.ANIMALS and len(chosen) < hear_back.CODE_LENGTH:
+            chosen.append(request.form["add_animal"])
+        for field, animal in zip(form.animal_fields, chosen + [None] * hear_back.CODE_LENGTH):
+            field.data = animal
+        return _render_animals(form)
     if not form.validate():
         if form.csrf_token.errors:
             form = PictureCodeForm(formdata=None)

@@ -105,7 +105,7 @@ def test_the_animals_must_be_in_the_same_order(child, kiosk):
 def test_checking_asks_for_all_three_animals(kiosk):
     token = csrf_token(_text(kiosk.get("/heard/animals")))
     response = kiosk.post("/heard/animals", data={"csrf_token": token, "first_animal": "cat"})
-    assert response.status_code == 422 and "Choose an animal here too." in _text(response)
+    assert response.status_code == 422 and "Choose all three animals, then press Check." in _text(response)
 
 
 def test_when_two_children_chose_the_same_code_the_newest_worry_is_shown(child, kiosk, staff, console):
@@ -310,12 +310,11 @@ def test_every_step_is_a_plain_form_of_picture_tiles_that_works_without_javascri
     assert len(re.findall(r'<button class="tile" type="submit" name="add_animal" value="\w+"', code_step)) == 9
     assert "/static/pictures/animal-ladybird.svg" in code_step
     page = _text(kiosk.get("/heard/animals"))
-    for field in ("first_animal", "second_animal", "third_animal"):
-        assert len(re.findall(r'<input type="radio" name="%s" value="\w+"' % field, page)) == 9
+    assert len(re.findall(r'<button class="tile" type="submit" name="add_animal" value="\w+"', page)) == 9
     assert "/static/pictures/animal-ladybird.svg" in page
     animals = _text(kiosk.get("/heard/animals"))
     assert '<form class="heard-animals" method="post" action="/heard/animals"' in animals
-    assert '<button class="button button-send" type="submit">' in animals
+    assert '<button class="button button-send" type="submit" name="go" value="check">' in animals
     assert re.search(r'<form method="post" action="/heard/name"', _text(kiosk.get("/heard/name?class=4B")))
     for picture in [*(name for _, name in hear_back.ANIMALS.values()), "start-heard", "heard-name"]:
         assert kiosk.get("/static/pictures/%s.svg" % picture).status_code == 200
@@ -347,3 +346,18 @@ def test_a_school_from_before_this_feature_upgrades_and_its_old_worries_can_get_
     assert db.execute("SELECT code_hash, reply_words, find_child_on FROM worries").fetchall() == [(None, None, None)]
     assert hear_back.ways_to_check(db, 1) == {"by_name": False, "by_pictures": False}
     assert db.execute("SELECT count(*) FROM code_checks").fetchone()[0] == 0
+
+
+def test_checking_taps_one_animal_at_a_time_and_half_a_code_is_asked_for_kindly(child, kiosk):
+    _post(child)
+    page = _text(kiosk.get("/heard/animals"))
+    for animal in CODE[:2]:
+        page = _text(kiosk.post("/heard/animals", data={"csrf_token": csrf_token(page), "add_animal": animal,
+                                                         **_code(re.findall(r'name="\w+_animal" value="(\w+)"', page))}))
+    half = kiosk.post("/heard/animals", data={"csrf_token": csrf_token(page), "go": "check", **_code(CODE[:2])})
+    assert half.status_code == 422 and "Choose all three animals, then press Check." in _text(half)
+    page = _text(kiosk.post("/heard/animals", data={"csrf_token": csrf_token(page), "add_animal": CODE[2],
+                                                     **_code(CODE[:2])}))
+    assert 'name="add_animal"' not in page
+    assert NOT_READ in _text(kiosk.post("/heard/animals", data={"csrf_token": csrf_token(page), "go": "check",
+                                                                **_code(CODE)}))
