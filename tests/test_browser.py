@@ -559,7 +559,8 @@ def test_axe_with_every_rule_finds_no_problem_on_any_kiosk_page_at_both_sizes(br
                     """async (tags) => {
                         const result = await axe.run(document, {runOnly: {type: 'tag', values: tags},
                                                                 resultTypes: ['violations']});
-                        return result.violations.map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '));
+                        return result.violations.map(
+                            v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '));
                     }""", AXE_TAGS)
                 if violations:
                     problems["%s (%s)" % (name, size_name)] = violations

@@ -352,8 +352,9 @@ def test_checking_taps_one_animal_at_a_time_and_half_a_code_is_asked_for_kindly(
     _post(child)
     page = _text(kiosk.get("/heard/animals"))
     for animal in CODE[:2]:
+        chosen = re.findall(r'name="\w+_animal" value="(\w+)"', page)
         page = _text(kiosk.post("/heard/animals", data={"csrf_token": csrf_token(page), "add_animal": animal,
-                                                         **_code(re.findall(r'name="\w+_animal" value="(\w+)"', page))}))
+                                                         **_code(chosen)}))
     half = kiosk.post("/heard/animals", data={"csrf_token": csrf_token(page), "go": "check", **_code(CODE[:2])})
     assert half.status_code == 422 and "Choose all three animals, then press Check." in _text(half)
     page = _text(kiosk.post("/heard/animals", data={"csrf_token": csrf_token(page), "add_animal": CODE[2],

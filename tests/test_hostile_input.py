@@ -163,7 +163,8 @@ def _cases():
     still_here = {"kiosk worry": "Your worry is still here", "console login": "The sign-in page had expired",
                   "console worry": "Your note is still here", "console logout": "you are still signed in"}
     # When the body is not UTF-8, Werkzeug drops the whole form (CSRF token and typed words with it).
-    form_dropped = {**still_here, "kiosk worry": "please press “Send my worry” again", "console worry": "press Save again"}
+    form_dropped = {**still_here, "kiosk worry": "please press “Send my worry” again",
+                    "console worry": "press Save again"}
     typed = {"kiosk worry": ("text", KIOSK_TEXT), "console worry": ("note", NOTE_TEXT)}
     for form in FORMS:
         cases += [

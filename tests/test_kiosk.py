@@ -98,7 +98,8 @@ def test_an_expired_form_comes_back_with_the_text_still_in_it(kiosk, db):
     body = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "I was slow to type this" in body and "press “Send my worry” again" in body
-    assert re.search(r'<button class="button button-send" type="submit" name="go" value="send">Send my worry</button>', body)
+    assert re.search(r'<button class="button button-send" type="submit" name="go" value="send">Send my worry</button>',
+                     body)
     assert _count(db) == 0
     # The refreshed form carries a fresh token, so pressing Send again works.
     again = kiosk.post("/worry", data={"csrf_token": csrf_token(body), "submission_id": hidden_value(body, "submission_id"),

@@ -78,6 +78,8 @@ def deputy(db):
 
 
 def _post(child, **fields):
+    if fields.get("pupil"):
+        fields["pupil"] = child.name(fields["pupil"])  # a roster id, sent as the kiosk's name tile sends it
     response = child.post(**fields)
     assert response.status_code == 303, _html(response)
     return _html(child.client.get("/thanks"))
