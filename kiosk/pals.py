@@ -12,7 +12,7 @@ from worrybox.clock import school_time
 from worrybox_web import form_problem, get_db, get_pupil_keys
 
 from .forms import BookingForm, DoneForm, MediatorLoginForm, OutcomeForm
-from .views import class_chooser
+from .views import class_chooser, find_chosen_pupil, name_choices
 
 bp = Blueprint("pals", __name__)
 
@@ -117,7 +117,7 @@ def book_chat():
     if status:
         return _render_booking(form, offer, class_name, status)
     keys, db = get_pupil_keys(), get_db()
-    pupil = roster.find_pupil(db, keys, form.pupil.data)
+    pupil = find_chosen_pupil(form.pupil.data)
     if pupil is None:
         form.pupil.errors = [_("We could not find that name. Please choose it again.")]
         return _render_booking(form, offer, class_name, 422)
@@ -147,7 +147,7 @@ def _mediator_choices():
     keys, db = get_pupil_keys(), get_db()
     people = [roster.pupil_by_ref(db, keys, row["pupil_ref"]) for row in mediators.mediator_rows(db)
               if row["active"] and row["has_pin"]]
-    return sorted((p for p in people if p), key=lambda p: (p.first_name.lower(), p.last_name.lower()))
+    return name_choices(sorted((p for p in people if p), key=lambda p: (p.first_name.lower(), p.last_name.lower())))
 
 
 @bp.get("/mediator")
@@ -163,7 +163,9 @@ def mediator_login():
     form = MediatorLoginForm()
     status = 422
     if form.validate():
-        pupil_ref = get_pupil_keys().pupil_ref(form.pupil.data)
+        pupil = find_chosen_pupil(form.pupil.data)
+        # An unknown name (or one from before a roster import) is checked like a wrong PIN, against no one.
+        pupil_ref = get_pupil_keys().pupil_ref(pupil.pupil_id) if pupil else "no such pupil"
         result = mediators.check_pin(get_db(), pupil_ref, form.pin.data)
         if result is mediators.PinCheck.OK:
             session["mediator"] = mediators.start_session(get_db(), pupil_ref)
