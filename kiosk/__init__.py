@@ -7,7 +7,7 @@ from worrybox_web import make_app
 
 def create_app(test_config=None):
     """Create the kiosk app."""
-    from . import hear_back, pals, views
+    from . import hear_back, mediators, views
     from .words import for_age
 
     app = make_app(__name__, "kiosk", test_config, locale_selector=views.kiosk_locale)
@@ -19,7 +19,15 @@ def create_app(test_config=None):
         npgettext=lambda c, s, p, n: get_translations().unpgettext(c, for_age(s), for_age(p), n),
         newstyle=True,
     )
-    app.register_blueprint(views.bp)
-    app.register_blueprint(pals.bp)
-    app.register_blueprint(hear_back.bp)
+    # Hooks run in this order: which tablet, then rest if nothing can be sealed, then the mediator's session.
+    app.before_request(views.recognise_tablet)
+    app.before_request(views.refuse_when_resting)
+    app.before_request(mediators.end_mediator_view_when_left_or_idle)
+    app.after_request(views.remember_tablet)
+    app.context_processor(views.kiosk_context)
+    app.context_processor(mediators.scheme)
+    app.context_processor(hear_back.picture_code_choices)
+    app.add_template_filter(mediators.weekday_date, "weekday_date")
+    for module in (views, mediators, hear_back):
+        app.register_blueprint(module.bp)
     return app

@@ -12,7 +12,6 @@ from .views import class_chooser, find_chosen_pupil
 bp = Blueprint("hear_back", __name__)
 
 
-@bp.app_context_processor
 def picture_code_choices():
     return {"animals": hear_back.ANIMALS}
 

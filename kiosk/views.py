@@ -37,7 +37,6 @@ def _resting_page():
     return render_template("kiosk/resting.html"), 503
 
 
-@bp.before_app_request
 def recognise_tablet():
     """Which tablet this is: an enrolled tablet's cookie holds a random token, never its name.
 
@@ -54,7 +53,6 @@ def recognise_tablet():
         g.age_group = tablets.DEFAULT_AGE_GROUP
 
 
-@bp.after_app_request
 def remember_tablet(response):
     if g.get("new_tablet_token"):
         response.set_cookie(TABLET_COOKIE, g.new_tablet_token, max_age=TABLET_COOKIE_MAX_AGE, httponly=True,
@@ -72,7 +70,6 @@ def enrol_tablet(token):
     return redirect(url_for("kiosk.start"), 303)
 
 
-@bp.app_context_processor
 def kiosk_context():
     try:
         idle = tablets.idle_seconds(get_db())
@@ -82,7 +79,6 @@ def kiosk_context():
             "age_group": g.get("age_group", tablets.DEFAULT_AGE_GROUP), "more_time_seconds": MORE_TIME_SECONDS}
 
 
-@bp.before_app_request
 def refuse_when_resting():
     """Accept nothing when there is no valid key to seal to: never store a worry we could not seal."""
     if request.endpoint in ("static", "kiosk.healthz", "kiosk.thanks", "kiosk.enrol_tablet"):

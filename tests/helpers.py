@@ -3,6 +3,7 @@ signed in to the console, the `worrybox` command, and real servers on 127.0.0.1.
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -262,3 +263,11 @@ class StaffMember:
 
     def open(self, worry_id: int):
         return self.http.get(url(self.port, "/worries/%d" % worry_id), allow_redirects=False, timeout=30)
+
+
+# The browser ---------------------------------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Flags for a sandboxed machine with no network: no first-run, no background calls home.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]

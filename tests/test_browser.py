@@ -9,19 +9,15 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect, sync_playwright
 
-from helpers import DSL_PASSWORD, ROOT, free_port, gunicorn_app, url
+from helpers import CHROMIUM, CHROMIUM_ARGS, DSL_PASSWORD, ROOT, free_port, gunicorn_app, url
 from worrybox import casework, keys, mediators, tablets
 from worrybox.config import Paths
 from worrybox.db import set_setting
 from worrybox.languages import LANGUAGES
 from worrybox.school import open_school, pupil_keys
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 AXE = ROOT / "tests" / "browser" / "node_modules" / "axe-core" / "axe.min.js"
 SIZES = {"landscape": (1024, 768), "portrait": (768, 1024)}
-# Flags for a sandboxed machine with no network: no first-run, no background calls home.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 SECONDARY_TABLET = "Sixth form tablet"
 
