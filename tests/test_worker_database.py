@@ -178,3 +178,24 @@ def test_a_setting_removed_by_a_write_is_gone_for_the_rest_of_the_request(db):
     with write_transaction(db):
         db.execute("DELETE FROM settings WHERE name = 'smtp_host'")
     assert get_setting(db, "smtp_host") is None
+
+
+def test_a_post_is_stored_in_one_transaction_with_its_flood_check(kiosk_app, child, data_dir):
+    child.form()
+    statements = []
+    worker_db(kiosk_app).conn.set_trace_callback(statements.append)
+    assert child.post(text="one wait for the disk", feeling="sad").status_code == 303
+    assert [sql for sql in statements if sql.strip().upper() in ("COMMIT", "END")] == ["COMMIT"]
+    assert worker_db(kiosk_app).execute("SELECT posted_from IS NOT NULL FROM worries").fetchall() == [(1,)]
+
+
+def test_when_the_flood_check_fails_the_child_is_not_thanked_and_nothing_is_stored(monkeypatch, child, data_dir):
+    from worrybox import throttle
+
+    def fails(*args, **kwargs):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(throttle, "mark_if_flood", fails)
+    response = child.post(text="stored only if all of it is", feeling="sad")
+    assert response.status_code == 503
+    assert stored_texts_count(data_dir) == 0
