@@ -199,3 +199,19 @@ def test_when_the_flood_check_fails_the_child_is_not_thanked_and_nothing_is_stor
     response = child.post(text="stored only if all of it is", feeling="sad")
     assert response.status_code == 503
     assert stored_texts_count(data_dir) == 0
+
+
+def test_a_name_tile_from_before_a_roster_import_no_longer_names_anyone(kiosk, data_dir, db):
+    from helpers import PUPILS
+    from worrybox import roster
+    from worrybox.config import Paths
+    from worrybox.school import pupil_keys
+
+    keys = pupil_keys(Paths(data_dir))
+    old_tile = roster.choice_tokens(db, keys, [keys.pupil_ref("P001")])[keys.pupil_ref("P001")]
+    assert roster.pupil_by_choice(db, keys, old_tile).pupil_id == "P001"
+    roster.import_roster(db, keys, [roster.Pupil("P001", "Amira", "Qureshi", "5B"), *PUPILS[1:]])
+    assert roster.pupil_by_choice(db, keys, old_tile) is None
+    new_tile = roster.choice_tokens(db, keys, [keys.pupil_ref("P001")])[keys.pupil_ref("P001")]
+    assert roster.pupil_by_choice(db, keys, new_tile).class_name == "5B"
+    assert roster.pupil_by_choice(db, keys, "not-a-tile") is None
