@@ -17,6 +17,8 @@ MAY = {
     "mark_child_protection": SAFEGUARDING,
     "see_alerts": SAFEGUARDING,
     "act_on_escalations": SAFEGUARDING,
+    # Who is e-mailed, in what order, when nobody acknowledges an urgent alert: school IT must never redirect it.
+    "choose_who_is_on_call": SAFEGUARDING,
     # Numbers, never names: the head teacher(s) and governors read it too.
     "read_the_governors_report": (*SAFEGUARDING, "head", "governor"),
     "choose_how_long_worries_are_kept": SAFEGUARDING,

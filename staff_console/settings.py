@@ -1,6 +1,6 @@
 """School settings: when repeat visits escalate, and how alerts are e-mailed."""
 
-from flask import Blueprint, current_app, render_template, url_for
+from flask import Blueprint, current_app, g, render_template, url_for
 
 from worrybox import alerts, escalation, mail_password
 from worrybox.db import get_setting, set_setting
@@ -9,6 +9,7 @@ from worrybox_web import get_db
 from .auth import allowed
 from .common import save
 from .forms import SettingsForm, email_list
+from .permissions import may
 
 bp = Blueprint("settings", __name__)
 
@@ -25,6 +26,8 @@ def _stored_settings(db) -> dict:
     stored["smtp_port"] = stored["smtp_port"] or str(DEFAULT_PORTS.get(stored["smtp_security"], 587))
     stored["smtp_sender"] = stored["smtp_sender"] or DEFAULT_SENDER
     stored.update(visit_threshold=str(threshold), visit_window_days=str(window_days))
+    minutes, on_call = escalation.on_call_rule(db)
+    stored.update(on_call_minutes=str(minutes), on_call_list=", ".join(on_call))
     return stored
 
 
@@ -42,7 +45,8 @@ def settings():
         visit_window_days=int(stored["visit_window_days"]), smtp_host=stored["smtp_host"],
         smtp_port=int(stored["smtp_port"]) if stored["smtp_port"].isdigit() else None,
         smtp_security=stored["smtp_security"], smtp_username=stored["smtp_username"],
-        smtp_sender=stored["smtp_sender"], alert_recipients=stored["alert_recipients"])
+        smtp_sender=stored["smtp_sender"], alert_recipients=stored["alert_recipients"],
+        on_call_minutes=int(stored["on_call_minutes"]), on_call_list=stored["on_call_list"])
     return _render(form)
 
 
@@ -69,6 +73,9 @@ def save_settings():
         set_setting(db, "visit_threshold", str(form.visit_threshold.data))
         set_setting(db, "visit_window_days", str(form.visit_window_days.data))
         alerts.save_smtp_settings(db, smtp)
+        if may(g.staff.role, "choose_who_is_on_call"):
+            set_setting(db, "on_call_minutes", str(form.on_call_minutes.data or escalation.DEFAULT_ON_CALL_MINUTES))
+            set_setting(db, "on_call_list", ", ".join(email_list(form.on_call_list.data)))
         after = _stored_settings(db)
         # Old and new values, so the DSL sees who redirected or loosened an alarm; never the password itself.
         changed = ["%s: %r → %r" % (name, before[name], after[name]) for name in after if after[name] != before[name]]

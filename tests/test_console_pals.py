@@ -319,7 +319,8 @@ def test_bookings_show_the_childs_first_name_class_topic_and_how_it_went(coordin
     now_local = clock.school_time(db, datetime.now(timezone.utc))
     came = mediators.book(db, slot_id, day, pals["P003"], "friends", now_local)
     mediators.book(db, slot_id, day, pals["P002"], None, now_local)
-    mediators.record_outcome(db, came, pals["P001"], attended=True, outcome="another_chat")
+    after_the_chat = mediators.chat_start(db, day, "12:00") + timedelta(minutes=30)
+    mediators.record_outcome(db, came, pals["P001"], attended=True, outcome="another_chat", at=after_the_chat)
     coordinator()
     page = _html(console.get("/bookings"))
     assert "Harjit (5C)" in page and "Tomasz (4B)" in page and "Sandhu" not in page
@@ -376,7 +377,8 @@ def test_the_banner_counts_open_escalations_and_unopened_urgent_worries(child, s
     assert "1 open escalation" in page and "1 urgent worry not yet opened" in page
     console.get("/worries/1")
     page = _html(console.get("/rota"))
-    assert "urgent worry not yet opened" not in page and "1 open escalation" in page
+    # Opening the urgent worry acknowledged its escalation for everyone.
+    assert "1 urgent worry not yet opened" not in page and "1 open escalation" not in page
 
 
 def test_the_coordinator_sees_no_banner(child, coordinator, console):

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from . import certificates, hear_back, opening, sealing
+from . import certificates, escalation, hear_back, opening, sealing
 from .choices import STATUSES, label
 from .clock import utcnow
 
@@ -89,6 +89,9 @@ def read_worry(db, worry_id: int, keyring) -> OpenedWorry:
             db.execute("UPDATE worries SET status = 'seen', updated_at = ? WHERE id = ? AND status = 'new'",
                        [now, worry_id])
             _insert_action(db, worry_id, keyring.staff_id, "status:seen", now)
+        # Urgent means now: whoever opens it first has it in hand, for everyone (the live banner, the on-call chain).
+        escalation.acknowledge_for_worry(db, worry_id, keyring.staff_id, "opened the worry",
+                                         datetime.fromisoformat(now))
     return OpenedWorry(
         id=row["id"], created_at=row["created_at"], feeling=row["feeling"], topic=row["topic"], place=row["place"],
         talk_to=row["talk_to"], urgent=bool(row["urgent"]), status="seen" if row["status"] == "new" else row["status"],
@@ -232,6 +235,8 @@ ACTION_LABELS = {
     "asked_closed": "closed it — for the DSL or a deputy to review",
     "asked_not_real": "marked it not a real worry — for the DSL or a deputy to review",
     "reviewed": "reviewed it",
+    "alert_sent": "sent an alert",
+    "acknowledged": "acknowledged the urgent alert",
 }
 
 
@@ -260,6 +265,9 @@ def chronology(db, worry_id: int, keyring) -> list[dict]:
                                                action_aad(action_id, worry_id)).decode("utf-8")
                     break
         entries.append({"at": at, "action": action, "note": note, "staff_name": staff_name})
+    # Alerts and their acknowledgement are part of what was done about the worry.
+    entries.extend(escalation.events_for_worry(db, worry_id))
+    entries.sort(key=lambda entry: entry["at"])
     return entries
 
 
@@ -276,6 +284,9 @@ def acknowledge_escalation(db, escalation_id: int, keyring, note: str, recipient
             "WHERE id = ? AND status = 'open'", [now, keyring.staff_id, escalation_id]).rowcount
         if not changed:
             raise LookupError(escalation_id)
+        db.execute("UPDATE escalations SET next_alert_at = NULL WHERE id = ?", [escalation_id])
+        escalation.record_event(db, escalation_id, datetime.fromisoformat(now), "acknowledged",
+                                staff_id=keyring.staff_id, detail="with a note" if note.strip() else None)
         if note.strip():
             sealed = sealing.seal(recipients, note.strip().encode("utf-8"), escalation_aad(escalation_id))
             db.execute("UPDATE escalations SET sealed_note = ? WHERE id = ?", [sealed.body, escalation_id])

@@ -153,6 +153,11 @@ def check_school(db, now: datetime, data_dir: Path = Path("DIR")) -> list[Findin
         findings.append(Finding(False, "No mail server or no alert recipients: urgent alerts show only in the console.",
                                 "Sign in to the staff console as the DSL, open Settings, and fill in the mail server "
                                 "and who to send alerts to."))
+    failing = alerts.last_delivery_error(db)
+    if failing:
+        findings.append(Finding(False, "Alert e-mails are not getting through; the last error was: %s" % failing[0],
+                                "Fix the mail server settings in the console (Settings); the alerts wait in the "
+                                "queue and go out once it works."))
     stuck_since = (now - STUCK_ALERT).isoformat(timespec="microseconds")
     stuck = db.execute("SELECT count(*), max(last_error) FROM outbox WHERE delivered_at IS NULL AND created_at < ?",
                        [stuck_since]).fetchone()

@@ -463,3 +463,65 @@ def _m0011_certified_recipients_and_review(db: Database) -> None:
         "ALTER TABLE worries ADD COLUMN review_asked_by INTEGER REFERENCES staff(id)",
         "ALTER TABLE worries ADD COLUMN review_asked_at TEXT",
     )
+
+
+@migrations(name="0012_urgent_on_call_and_throttles")
+def _m0012_urgent_on_call_and_throttles(db: Database) -> None:
+    _run(
+        db,
+        # Urgent is never buried: flood marking never applies to an urgent worry (the queue lists floods last).
+        "UPDATE worries SET flood = 0 WHERE urgent = 1 AND flood = 1",
+        # A tablet is enrolled through a one-time link; its cookie holds a random token, stored here only hashed.
+        "ALTER TABLE tablets ADD COLUMN device_token_hash TEXT",
+        "ALTER TABLE tablets ADD COLUMN enrol_token_hash TEXT",
+        "ALTER TABLE tablets ADD COLUMN enrol_expires_at TEXT",
+        "CREATE UNIQUE INDEX tablets_by_device_token ON tablets (device_token_hash) WHERE device_token_hash IS NOT NULL",
+        "CREATE UNIQUE INDEX tablets_by_enrol_token ON tablets (enrol_token_hash) WHERE enrol_token_hash IS NOT NULL",
+        # Failed sign-ins are throttled per client address (a keyed hash of it) before any password hashing.
+        "ALTER TABLE login_attempts ADD COLUMN address_hash TEXT",
+        "CREATE INDEX login_attempts_by_address ON login_attempts (address_hash, at) WHERE succeeded = 0",
+        # The on-call chain: how far up the on-call list an unacknowledged escalation has been sent, and when next.
+        "ALTER TABLE escalations ADD COLUMN alert_level INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE escalations ADD COLUMN next_alert_at TEXT",
+        "CREATE INDEX escalations_next_alert ON escalations (next_alert_at) WHERE status = 'open'",
+        # Who an alert goes to (NULL: the school's alert recipients).
+        "ALTER TABLE outbox ADD COLUMN recipients TEXT",
+        # An escalation's own chronology: each alert sent, and who acknowledged it and how.
+        """
+        CREATE TABLE escalation_events (
+            id INTEGER PRIMARY KEY,
+            escalation_id INTEGER NOT NULL REFERENCES escalations(id),
+            at TEXT NOT NULL,
+            event TEXT NOT NULL,
+            staff_id INTEGER REFERENCES staff(id),
+            detail TEXT
+        )
+        """,
+        "CREATE INDEX escalation_events_by_escalation ON escalation_events (escalation_id, id)",
+        # Mediator sign-ins at the kiosk are server-side sessions (the cookie holds a token, stored hashed).
+        """
+        CREATE TABLE mediator_sessions (
+            token_hash TEXT PRIMARY KEY,
+            pupil_ref TEXT NOT NULL REFERENCES mediators(pupil_ref),
+            created_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL
+        )
+        """,
+    )
+
+
+@migrations(name="0013_settings_version")
+def _m0013_settings_version(db: Database) -> None:
+    _run(
+        db,
+        # One number that every change to the settings bumps, in the change's own transaction (triggers, so no
+        # writer can forget): a web worker keeps the settings it read until the number moves.
+        "CREATE TABLE settings_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)",
+        "INSERT INTO settings_version (id, version) VALUES (1, 0)",
+        "CREATE TRIGGER settings_version_on_insert AFTER INSERT ON settings "
+        "BEGIN UPDATE settings_version SET version = version + 1; END",
+        "CREATE TRIGGER settings_version_on_update AFTER UPDATE ON settings "
+        "BEGIN UPDATE settings_version SET version = version + 1; END",
+        "CREATE TRIGGER settings_version_on_delete AFTER DELETE ON settings "
+        "BEGIN UPDATE settings_version SET version = version + 1; END",
+    )

@@ -2,7 +2,7 @@
 
 Every worry is kept. When one tablet posts more than FLOOD_POSTS worries within FLOOD_WINDOW, each
 further one is marked `flood`, so the staff queue shows it after the others and a flood of taps cannot
-bury a real worry. Staff who open a worry can mark it "not a real worry"; both are counted.
+bury a real worry. An urgent worry is never marked: it always comes first. Staff who open a worry can mark it "not a real worry"; both are counted.
 """
 
 from datetime import datetime, timedelta, timezone
@@ -41,7 +41,9 @@ def mark_if_flood(db, worry_id: int, source: str, now: datetime | None = None) -
         db.execute("UPDATE worries SET posted_from = ? WHERE id = ?", [source, worry_id])
         recent = db.execute("SELECT count(*) FROM worries WHERE posted_from = ? AND created_at >= ?",
                             [source, since]).fetchone()[0]
-        flood = recent > posts
+        # Urgent is never marked: "I need help now" always comes first, however many posts came before it.
+        urgent = db.execute("SELECT urgent FROM worries WHERE id = ?", [worry_id]).fetchone()[0]
+        flood = recent > posts and not urgent
         if flood:
             db.execute("UPDATE worries SET flood = 1 WHERE id = ?", [worry_id])
         # Where a post came from is needed only for the window: forget it after that.

@@ -99,6 +99,17 @@ def queue(db, key_ids, page: int = 1, status: str = "open") -> tuple[list[dict],
     return items[:PAGE_SIZE], len(items) > PAGE_SIZE
 
 
+def latest_id_for(db, key_ids) -> int:
+    """The newest worry these keys open (0 if none), read from the (key_id, worry_id) index."""
+    key_ids = list(key_ids)
+    if not key_ids:
+        return 0
+    # One max() per key: each is a single step down the index, however many worries there are.
+    per_key = " UNION ALL ".join(["SELECT (SELECT max(worry_id) FROM worry_keys WHERE key_id = ?) AS newest"]
+                                 * len(key_ids))
+    return db.execute("SELECT coalesce(max(newest), 0) FROM (%s)" % per_key, key_ids).fetchone()[0]
+
+
 def count_urgent_unopened(db) -> int:
     """How many urgent worries nobody has opened yet."""
     return db.execute("SELECT count(*) FROM worries WHERE urgent = 1 AND first_opened_at IS NULL").fetchone()[0]
