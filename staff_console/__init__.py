@@ -22,6 +22,7 @@ def create_app(test_config=None):
     app.add_template_filter(rota.day_label, "day")
     app.add_template_filter(triage.choice_label, "choice")
     app.add_template_filter(triage.language_name)
+    app.add_template_filter(triage.role_label)
     app.add_template_filter(retention.deleted_after)
     app.add_template_filter(casework.action_label)
     app.add_template_filter(common.how_many)

@@ -1,8 +1,8 @@
 """School settings: when repeat visits escalate, and how alerts are e-mailed."""
 
-from flask import Blueprint, g, render_template, url_for
+from flask import Blueprint, current_app, g, render_template, url_for
 
-from worrybox import alerts, escalation
+from worrybox import alerts, escalation, mail_password
 from worrybox.db import get_setting, set_setting
 from worrybox_web import get_db
 
@@ -32,12 +32,12 @@ def _stored_settings(db) -> dict:
 
 
 def _render(form, status=200):
-    has_password = bool(get_setting(get_db(), "smtp_password"))
+    has_password = mail_password.is_set(current_app.config["WORRYBOX_PATHS"])
     return render_template("console/settings.html", form=form, has_password=has_password), status
 
 
 @bp.get("/settings")
-@allowed("change_school_settings")
+@allowed("change_safeguarding_settings")
 def settings():
     stored = _stored_settings(get_db())
     form = SettingsForm(
@@ -51,7 +51,7 @@ def settings():
 
 
 @bp.post("/settings")
-@allowed("change_school_settings")
+@allowed("change_safeguarding_settings")
 def save_settings():
     form = SettingsForm()
 
@@ -60,9 +60,12 @@ def save_settings():
             form.form_errors.append(RETYPE_PASSWORD)
         return _render(form, status)
 
+    paths = current_app.config["WORRYBOX_PATHS"]
+
     def change(db):
         before = _stored_settings(db)
-        password = "" if form.forget_password.data else form.smtp_password.data or before["smtp_password"]
+        had_password = mail_password.is_set(paths)
+        password = "" if form.forget_password.data else form.smtp_password.data or mail_password.read(paths)
         smtp = alerts.SmtpSettings(
             host=form.smtp_host.data or "", port=form.smtp_port.data or DEFAULT_PORTS[form.smtp_security.data],
             security=form.smtp_security.data, username=form.smtp_username.data or "", password=password,
@@ -74,7 +77,11 @@ def save_settings():
             set_setting(db, "on_call_minutes", str(form.on_call_minutes.data or escalation.DEFAULT_ON_CALL_MINUTES))
             set_setting(db, "on_call_list", ", ".join(email_list(form.on_call_list.data)))
         after = _stored_settings(db)
-        # Names only: a password, or an address, has no place in the audit log.
-        changed = [name for name in after if after[name] != before[name]]
-        return ", ".join(changed) if changed else None
+        # Old and new values, so the DSL sees who redirected or loosened an alarm; never the password itself.
+        changed = ["%s: %r → %r" % (name, before[name], after[name]) for name in after if after[name] != before[name]]
+        if form.smtp_password.data or (form.forget_password.data and had_password):
+            changed.append("mail password %s" % ("removed" if form.forget_password.data else "changed"))
+            # In secrets/ (0600), never the database; written last, so a failed write undoes the rest.
+            mail_password.write(paths, password)
+        return "; ".join(changed) if changed else None
     return save(form, show_again, change, url_for("settings.settings"), "Settings saved.", event="settings_changed")

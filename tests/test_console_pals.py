@@ -406,7 +406,7 @@ def test_a_lower_threshold_takes_effect_at_the_next_visit(staff_member, console,
     _post_named_worries(db, HARJIT, refs["P003"], 3)
     assert "Repeat visits: Harjit Sandhu, class 5C" in _html(console.get("/escalations"))
     assert escalation.open_escalations(db)[0]["visit_count"] == 3
-    assert _audit(db, "settings_changed") == ["visit_threshold"]
+    assert _audit(db, "settings_changed") == ["visit_threshold: '6' → '2'"]
 
 
 @pytest.mark.parametrize("field, value, message", [
@@ -424,7 +424,7 @@ def test_bad_settings_are_refused_kindly_and_nothing_changes(field, value, messa
     assert escalation.visit_rule(db) == (6, 90)
 
 
-def test_the_smtp_password_is_never_shown_and_a_blank_keeps_it(staff_member, console, db):
+def test_the_smtp_password_is_never_shown_and_a_blank_keeps_it(staff_member, console, db, data_dir):
     secret = "SMTP-PASSWORD-CANARY-93"
     staff_member.login()
     response = _settings(console, smtp_host="smtp.school.example", smtp_username="alerts",
@@ -434,8 +434,8 @@ def test_the_smtp_password_is_never_shown_and_a_blank_keeps_it(staff_member, con
     assert secret not in page and "A password is saved" in page and 'value="smtp.school.example"' in page
     assert _settings(console, smtp_host="smtp.school.example", smtp_username="alerts",
                      alert_recipients="dsl@school.example").status_code == 303
-    from worrybox import alerts
-    saved = alerts.load_smtp_settings(db)
+    from worrybox import alerts, mail_password
+    saved = alerts.load_smtp_settings(db, mail_password.read(Paths(data_dir)))
     assert saved.password == secret and saved.port == 587 and saved.recipients == ("dsl@school.example",)
     # A page that refuses other input does not send the typed password back either.
     refused = _settings(console, smtp_host="smtp.school.example", smtp_password=secret, alert_recipients="")
@@ -443,5 +443,5 @@ def test_the_smtp_password_is_never_shown_and_a_blank_keeps_it(staff_member, con
     assert "Add at least one e-mail address" in _html(refused)
     for detail in _audit(db, "settings_changed"):
         assert secret not in detail
-    assert "smtp_password" in _audit(db, "settings_changed")[0]
+    assert "mail password changed" in _audit(db, "settings_changed")[0]
 

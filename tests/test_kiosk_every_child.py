@@ -16,7 +16,7 @@ PNG = ("data:image/png;base64," + base64.b64encode(bytes.fromhex(
 
 def test_every_choice_has_a_picture_that_exists(kiosk):
     page = kiosk.get("/worry").get_data(as_text=True)
-    pictures = re.findall(r'<img class="picture" src="/static/(pictures/[\w-]+\.svg)"', page)
+    pictures = re.findall(r'<img class="picture" src="/static/(pictures/[\w-]+\.svg)\?v=\w+"', page)
     assert len(pictures) >= 26  # feelings, topics, places, who to talk to
     for picture in set(pictures):
         assert (ROOT / "static" / picture).is_file(), picture
@@ -33,7 +33,7 @@ def test_every_question_and_choice_has_a_speaker_that_is_hidden_without_javascri
 def test_the_drawing_pad_is_hidden_until_javascript_runs(kiosk):
     page = kiosk.get("/worry").get_data(as_text=True)
     assert re.search(r'<fieldset class="drawing" data-drawing hidden>', page)
-    assert '<script src="/static/kiosk.js" defer></script>' in page
+    assert re.search(r'<script src="/static/kiosk\.js\?v=\w+" defer></script>', page)
 
 
 def test_a_worry_can_be_posted_as_a_drawing_alone_and_opens_as_an_image(child, staff_member, console):

@@ -9,11 +9,10 @@ from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-from . import escalation, retention
+from . import escalation, mail_password, retention
 from .db import get_setting, set_setting, write_transaction
 
-SMTP_SETTINGS = ("smtp_host", "smtp_port", "smtp_security", "smtp_username", "smtp_password", "smtp_sender",
-                 "alert_recipients")
+SMTP_SETTINGS = ("smtp_host", "smtp_port", "smtp_security", "smtp_username", "smtp_sender", "alert_recipients")
 SECURITY_CHOICES = ("starttls", "tls", "none")
 MAX_BACKOFF = timedelta(minutes=30)
 RETENTION_RETRY_SECONDS = 3600
@@ -35,8 +34,11 @@ class SmtpSettings:
     recipients: tuple[str, ...] = ()
 
 
-def load_smtp_settings(db) -> SmtpSettings | None:
-    """Return the school's SMTP settings, or None if alerts cannot be e-mailed yet."""
+def load_smtp_settings(db, password: str = "") -> SmtpSettings | None:
+    """Return the school's SMTP settings, or None if alerts cannot be e-mailed yet.
+
+    The password is never in the database: the sender reads it from secrets/ or a systemd credential.
+    """
     host = get_setting(db, "smtp_host")
     recipients = tuple(r.strip() for r in (get_setting(db, "alert_recipients") or "").split(",") if r.strip())
     if not host or not recipients:
@@ -46,7 +48,7 @@ def load_smtp_settings(db) -> SmtpSettings | None:
         port=int(get_setting(db, "smtp_port", "587")),
         security=get_setting(db, "smtp_security", "starttls"),
         username=get_setting(db, "smtp_username", ""),
-        password=get_setting(db, "smtp_password", ""),
+        password=password,
         sender=get_setting(db, "smtp_sender", "worrybox@localhost"),
         recipients=recipients,
     )
@@ -55,12 +57,13 @@ def load_smtp_settings(db) -> SmtpSettings | None:
 def save_smtp_settings(db, settings: SmtpSettings) -> None:
     values = {
         "smtp_host": settings.host, "smtp_port": str(settings.port), "smtp_security": settings.security,
-        "smtp_username": settings.username, "smtp_password": settings.password, "smtp_sender": settings.sender,
+        "smtp_username": settings.username, "smtp_sender": settings.sender,
         "alert_recipients": ", ".join(settings.recipients),
     }
     with write_transaction(db):
         for name, value in values.items():
             set_setting(db, name, value)
+        db.execute("DELETE FROM settings WHERE name = 'smtp_password'")  # kept in secrets/, never here
         # New settings may be the fix: alerts waiting out a back-off are tried again at once.
         db.execute("UPDATE outbox SET next_attempt_at = ? WHERE delivered_at IS NULL",
                    [datetime.now(timezone.utc).isoformat(timespec="microseconds")])
@@ -79,6 +82,10 @@ def _message(settings: SmtpSettings, outbox_id: int, subject: str, body: str) ->
 
 def send_email(settings: SmtpSettings, outbox_id: int, subject: str, body: str, timeout: float = 15) -> None:
     """Send one alert; raise on any failure so the caller can retry later."""
+    if settings.username and not mail_password.may_send_password(settings.host, settings.security):
+        # A fake or spoofed server on the network would capture it in plain AUTH: refuse before connecting.
+        raise smtplib.SMTPException("refusing to send the mail password over an unencrypted connection to %s: "
+                                    "choose STARTTLS or TLS" % settings.host)
     message = _message(settings, outbox_id, subject, body)
     if settings.security == "tls":
         client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=timeout, context=ssl.create_default_context())
@@ -109,7 +116,7 @@ def _describe(exc: BaseException) -> str:
     return "%s: %s" % (type(exc).__name__, str(exc)[:200])
 
 
-def deliver_due(db, now: datetime | None = None, send=send_email) -> tuple[int, int]:
+def deliver_due(db, now: datetime | None = None, send=send_email, password: str = "") -> tuple[int, int]:
     """Try every alert that is due; return (delivered, failed). Safe to call from one sender at a time.
 
     A failure of any kind delivering one alert (a bad setting, the mail server, a name it cannot encode) is
@@ -118,7 +125,7 @@ def deliver_due(db, now: datetime | None = None, send=send_email) -> tuple[int, 
     now = now or datetime.now(timezone.utc)
     settings, problem = None, None
     try:
-        settings = load_smtp_settings(db)
+        settings = load_smtp_settings(db, password)
     except Exception as exc:  # a stored setting that cannot be read, such as a port that is not a number
         problem = exc
     if settings is None and problem is None:
@@ -164,7 +171,7 @@ def pending_count(db) -> int:
     return db.execute("SELECT count(*) FROM outbox WHERE delivered_at IS NULL").fetchone()[0]
 
 
-def run_sender(open_db, interval: float = 5.0, should_stop=lambda: False, log=print) -> None:
+def run_sender(open_db, interval: float = 5.0, should_stop=lambda: False, log=print, mail_password=lambda: "") -> None:
     """Deliver alerts every few seconds, send on-call reminders, and run retention once a day, until stopped.
 
     Nothing one round runs into (a locked or damaged database, a bad setting) stops the sender: it says
@@ -176,7 +183,7 @@ def run_sender(open_db, interval: float = 5.0, should_stop=lambda: False, log=pr
             db = open_db()
             try:
                 escalation.queue_on_call_alerts(db)
-                delivered, failed = deliver_due(db)
+                delivered, failed = deliver_due(db, password=mail_password())
                 if delivered or failed:
                     log("alerts: %d delivered, %d will be retried" % (delivered, failed))
                 if time.monotonic() >= retention_not_before:

@@ -92,8 +92,8 @@ def _build(data_dir: Path, now: datetime) -> dict:
     try:
         team_keys = keys.unlock_team_with_recovery(db, recovery_code)
         for role, email, name, class_name, _ in others:
-            create_staff(db, email, name, role, passwords[role], class_name=class_name,
-                         team_keys=team_keys if role in keys.KEY_HOLDING_ROLES else None)
+            # Added with the team's keys, so each is approved at once (as a DSL adding them would).
+            create_staff(db, email, name, role, passwords[role], class_name=class_name, team_keys=team_keys)
         pupil_keys_ = pupil_keys(paths)
         roster.import_roster(db, pupil_keys_, _pupils())
         # Trying the demo should not need a phone; a real school's DSL and deputies sign in with a code too.

@@ -427,8 +427,46 @@ def _m0010_queue_order_indexes(db: Database) -> None:
     )
 
 
-@migrations(name="0011_urgent_on_call_and_throttles")
-def _m0011_urgent_on_call_and_throttles(db: Database) -> None:
+@migrations(name="0011_certified_recipients_and_review")
+def _m0011_certified_recipients_and_review(db: Database) -> None:
+    _run(
+        db,
+        # The safeguarding team's signing key (ML-DSA-65 + Ed25519): it certifies every personal key that may
+        # receive a worry, a note or a team key. Its private half is wrapped to the team key it was made with,
+        # so it is held exactly where the team key is (each DSL and deputy, and the recovery code).
+        """
+        CREATE TABLE signing_keys (
+            key_id TEXT PRIMARY KEY,
+            team_key_id TEXT NOT NULL REFERENCES keys(key_id),
+            public_key BLOB NOT NULL,
+            wrapped_private_key BLOB NOT NULL,
+            created_at TEXT NOT NULL,
+            retired_at TEXT
+        )
+        """,
+        # A certificate binds one account as approved (id, email, role, class) to its personal key.
+        """
+        CREATE TABLE certificates (
+            id INTEGER PRIMARY KEY,
+            staff_id INTEGER NOT NULL REFERENCES staff(id),
+            key_id TEXT NOT NULL,
+            signing_key_id TEXT NOT NULL REFERENCES signing_keys(key_id),
+            body TEXT NOT NULL,
+            signature BLOB NOT NULL,
+            issued_at TEXT NOT NULL,
+            issued_by INTEGER
+        )
+        """,
+        "CREATE INDEX certificates_by_staff ON certificates (staff_id, id)",
+        # A worry someone outside the DSL team closed or marked not real waits for a DSL or deputy to confirm.
+        "ALTER TABLE worries ADD COLUMN review_asked_for TEXT",
+        "ALTER TABLE worries ADD COLUMN review_asked_by INTEGER REFERENCES staff(id)",
+        "ALTER TABLE worries ADD COLUMN review_asked_at TEXT",
+    )
+
+
+@migrations(name="0012_urgent_on_call_and_throttles")
+def _m0012_urgent_on_call_and_throttles(db: Database) -> None:
     _run(
         db,
         # Urgent is never buried: flood marking never applies to an urgent worry (the queue lists floods last).
@@ -469,4 +507,21 @@ def _m0011_urgent_on_call_and_throttles(db: Database) -> None:
             last_seen_at TEXT NOT NULL
         )
         """,
+    )
+
+
+@migrations(name="0013_settings_version")
+def _m0013_settings_version(db: Database) -> None:
+    _run(
+        db,
+        # One number that every change to the settings bumps, in the change's own transaction (triggers, so no
+        # writer can forget): a web worker keeps the settings it read until the number moves.
+        "CREATE TABLE settings_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)",
+        "INSERT INTO settings_version (id, version) VALUES (1, 0)",
+        "CREATE TRIGGER settings_version_on_insert AFTER INSERT ON settings "
+        "BEGIN UPDATE settings_version SET version = version + 1; END",
+        "CREATE TRIGGER settings_version_on_update AFTER UPDATE ON settings "
+        "BEGIN UPDATE settings_version SET version = version + 1; END",
+        "CREATE TRIGGER settings_version_on_delete AFTER DELETE ON settings "
+        "BEGIN UPDATE settings_version SET version = version + 1; END",
     )

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from . import keys, opening, sealing, two_factor
+from . import certificates, certify, keys, opening, sealing, two_factor
 from .audit import audit
 from .clock import utcnow
 from .db import write_transaction
@@ -24,6 +24,8 @@ ROLES = {
     "deputy": "Deputy Safeguarding Lead",
     "head": "Head teacher",
     "teacher": "Class teacher",
+    # The safeguarding or chair of governors: receives worries about a grown-up at school, with the head(s).
+    "governor": "Governor",
     "coordinator": "Mediator coordinator",
     # Manages accounts, roster, settings and backups; no worry is ever sealed to them, no team key wrapped to them.
     "it_admin": "School IT",
@@ -74,7 +76,11 @@ def new_password() -> str:
 
 def create_staff(db, email: str, name: str, role: str, password: str, class_name: str | None = None,
                  team_keys: dict[str, bytes] | None = None, by_staff_id: int | None = None) -> int:
-    """Add a member of staff with their own key pair; key-holding roles also get the team keys."""
+    """Add a member of staff with their own key pair; key-holding roles also get the team keys.
+
+    Given the team keys (a DSL or deputy adding them, or the recovery code), the new account is certified
+    at once; otherwise (school IT) it can sign in but receives nothing until a DSL or deputy approves it.
+    """
     email, name = email.strip(), name.strip()
     if role not in ROLES:
         raise AccountError("Role must be one of: %s." % ", ".join(ROLES))
@@ -87,6 +93,7 @@ def create_staff(db, email: str, name: str, role: str, password: str, class_name
         raise AccountError("A %s needs the team key: an existing DSL must unlock it (--by)." % ROLES[role])
     if find_staff_id(db, email) is not None:
         raise AccountError("There is already a member of staff with the email %s." % email)
+    signing = certify.signer(db, team_keys, by_staff_id) if team_keys else None
     personal = opening.generate_private_key()
     key_id = sealing.new_key_id("staff")
     password_hash = _hasher.hash(password)
@@ -109,9 +116,12 @@ def create_staff(db, email: str, name: str, role: str, password: str, class_name
         )
         wrapped = opening.wrap_with_passphrase(password, personal, keys.personal_key_context(staff_id, key_id))
         db.execute("UPDATE staff SET wrapped_private_key = ? WHERE id = ?", [wrapped, staff_id])
+        audit(db, "staff_added", staff_id=by_staff_id, detail="%s (%s)%s" % (
+            email, role, "" if signing or role not in certificates.RECEIVING_ROLES else ", waiting for approval"))
+        if signing and role in certificates.RECEIVING_ROLES:
+            certify.certify(db, signing, staff_id)
         if role in keys.KEY_HOLDING_ROLES:
             keys.grant_team_keys(db, staff_id, team_keys)
-        audit(db, "staff_added", staff_id=by_staff_id, detail="%s (%s)" % (email, role))
     return staff_id
 
 
@@ -303,7 +313,8 @@ def remove_staff(db, staff_id: int, by_staff_id: int | None = None) -> None:
         raise AccountError("%s is the school's only DSL: add another DSL first." % email)
     now = utcnow()
     with write_transaction(db):
-        db.execute("UPDATE staff SET removed_at = ? WHERE id = ?", [now, staff_id])
+        # Their password-wrapped private key goes too: nothing of theirs is left to open anything.
+        db.execute("UPDATE staff SET removed_at = ?, wrapped_private_key = X'' WHERE id = ?", [now, staff_id])
         db.execute("DELETE FROM key_wraps WHERE holder = 'staff' AND staff_id = ?", [staff_id])
         db.execute("UPDATE keys SET retired_at = ? WHERE key_id = ? AND retired_at IS NULL", [now, key_id])
         db.execute("DELETE FROM staff_sessions WHERE staff_id = ?", [staff_id])
@@ -324,6 +335,9 @@ def reset_password(db, staff_id: int, password: str, team_keys: dict[str, bytes]
     check_password_strength(password)
     if role in keys.KEY_HOLDING_ROLES and not team_keys:
         raise AccountError("A %s needs the team key: a DSL who holds it must do the reset." % ROLES[role])
+    # An approved account stays approved with its new key; one waiting for approval keeps waiting.
+    was_certified = certificates.is_certified(db, staff_id, log_mismatch=False)
+    signing = certify.signer(db, team_keys, by_staff_id) if team_keys and was_certified else None
     personal = opening.generate_private_key()
     key_id = sealing.new_key_id("staff")
     public = opening.public_key_of(personal)
@@ -337,8 +351,10 @@ def reset_password(db, staff_id: int, password: str, team_keys: dict[str, bytes]
         db.execute("UPDATE staff SET password_hash = ?, key_id = ?, wrapped_private_key = ? WHERE id = ?",
                    [password_hash, key_id, wrapped, staff_id])
         db.execute("DELETE FROM key_wraps WHERE holder = 'staff' AND staff_id = ?", [staff_id])
-        if role in keys.KEY_HOLDING_ROLES:
-            keys.grant_team_keys(db, staff_id, team_keys)
+        if signing:
+            certify.certify(db, signing, staff_id)
+            if role in keys.KEY_HOLDING_ROLES:
+                keys.grant_team_keys(db, staff_id, team_keys)
         # The authenticator secret and backup codes were sealed to the old key: set up again at next sign-in.
         two_factor.reset(db, staff_id)
         db.execute("DELETE FROM staff_sessions WHERE staff_id = ?", [staff_id])
@@ -349,6 +365,47 @@ def reset_password(db, staff_id: int, password: str, team_keys: dict[str, bytes]
               % (email, role, ", team keys wrapped to it" if role in keys.KEY_HOLDING_ROLES else ""))
 
 
+def pending_approval(db) -> list[tuple[Staff, str, str]]:
+    """Accounts that receive nothing until a DSL or deputy approves them: (member, why, short key fingerprint).
+
+    Why is 'pending' for an account never approved, else what no longer matches its certificate.
+    """
+    waiting = []
+    for found in certificates.standings(db):
+        if not found.certified:
+            member = get_staff(db, found.staff_id)
+            public = db.execute("SELECT k.public_key FROM keys k JOIN staff s ON s.key_id = k.key_id "
+                                "WHERE s.id = ?", [found.staff_id]).fetchone()
+            if member is not None and public is not None:
+                waiting.append((member, found.problem, certify.short_fingerprint(sealing.fingerprint(public[0]))))
+    return waiting
+
+
+def approve_staff(db, staff_id: int, team_keys: dict[str, bytes], by_staff_id: int | None = None) -> None:
+    """A DSL or deputy approves an account as it stands now: certified, and a DSL or deputy given the team keys."""
+    member = get_staff(db, staff_id)
+    if member is None:
+        raise AccountError("That member of staff is not on the list (they may have been removed already).")
+    if member.role not in certificates.RECEIVING_ROLES:
+        raise AccountError("A %s receives no worries, so there is nothing to approve." % member.role_label)
+    signing = certify.signer(db, team_keys, by_staff_id)
+    with write_transaction(db):
+        certify.certify_approver(db, signing, by_staff_id)
+        certify.certify(db, signing, staff_id, event="staff_approved")
+        if member.role in keys.KEY_HOLDING_ROLES:
+            keys.grant_team_keys(db, staff_id, team_keys)
+
+
+def refuse_staff(db, staff_id: int, by_staff_id: int | None = None) -> None:
+    """A DSL or deputy refuses an account waiting for approval: it is removed, and the refusal audited."""
+    email, role, _key_id = _current(db, staff_id)
+    if certificates.is_certified(db, staff_id, log_mismatch=False):
+        raise AccountError("%s is approved already: remove them instead if they are leaving." % email)
+    with write_transaction(db):
+        remove_staff(db, staff_id, by_staff_id=by_staff_id)
+        audit(db, "staff_refused", staff_id=by_staff_id, detail="%s (%s) was not approved" % (email, role))
+
+
 def rotate_team_key(db, team_keys: dict[str, bytes], by_staff_id: int | None = None) -> tuple[str, str, bytes]:
     """Make a new team key for new worries and a new recovery code; return (recovery code, key id, private key).
 
@@ -357,7 +414,7 @@ def rotate_team_key(db, team_keys: dict[str, bytes], by_staff_id: int | None = N
     """
     recovery_code = opening.new_recovery_code()
     with write_transaction(db):
-        key_id, private = keys.rotate_team_key(db, team_keys, recovery_code)
+        key_id, private = keys.rotate_team_key(db, team_keys, recovery_code, by_staff_id=by_staff_id)
         audit(db, "team_key_rotated", staff_id=by_staff_id,
               detail="new team key %s for new worries; old team keys retired; new recovery code" % key_id)
     return recovery_code, key_id, private
