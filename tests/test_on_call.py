@@ -233,3 +233,16 @@ def test_the_help_page_asks_where_the_child_is_and_the_alert_says_where_to_look(
     assert child.client.post("/worry", data=dict(form, urgent="y", place="toilets")).status_code == 303
     body = db.execute("SELECT body FROM outbox").fetchone()[0]
     assert "where they are: Toilets" in body
+
+
+def test_the_demo_prints_alert_e_mails_in_the_terminal_first_to_the_dsl(child, db, capsys):
+    from worrybox import demo
+
+    demo._alerts_in_the_terminal(db)
+    posted = _urgent(child)
+    assert _round(db, posted) == (1, 0)
+    printed = capsys.readouterr().out
+    assert "alert e-mail" in printed and "Urgent worry posted" in printed and "To: dsl@oakfield.example" in printed
+    assert "help now" not in printed
+    assert _round(db, posted + timedelta(minutes=6)) == (1, 0)
+    assert "To: deputy@oakfield.example" in capsys.readouterr().out
