@@ -3,7 +3,7 @@
 import os
 import signal
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 import requests
@@ -246,3 +246,25 @@ def test_the_demo_prints_alert_e_mails_in_the_terminal_first_to_the_dsl(child, d
     assert "help now" not in printed
     assert _round(db, posted + timedelta(minutes=6)) == (1, 0)
     assert "To: deputy@oakfield.example" in capsys.readouterr().out
+
+
+def test_alerts_about_a_chat_passed_to_an_adult_are_in_the_childs_chronology(data_dir, db, smtp):
+    from helpers import DSL_PASSWORD
+    from worrybox import casefile, keys, mediators
+    from worrybox.school import pupil_keys
+
+    _configure(db, smtp.port)
+    set_setting(db, "on_call_list", ON_CALL)
+    pupils = pupil_keys(Paths(data_dir))
+    mediator, child_ref = pupils.pupil_ref("P003"), pupils.pupil_ref("P001")
+    mediators.set_mediator(db, mediator)
+    slot_id = mediators.add_slot(db, 0, "12:30", "13:00", "the Rainbow Room", 2, [mediator])
+    booking_id = mediators.book(db, slot_id, date(2026, 11, 23), child_ref, "friends", datetime(2026, 11, 23, 9, 0))
+    recorded = datetime.now(timezone.utc)
+    mediators.record_outcome(db, booking_id, mediator, attended=True, outcome="pass_to_adult", at=recorded)
+    _round(db, recorded)
+    _round(db, recorded + timedelta(minutes=6))
+    assert [to for to, _ in smtp.messages] == [["dsl@school.example"], ["deputy@school.example"]]
+    case = casefile.case_file(db, pupils, child_ref, keys.unlock_keyring(db, 1, DSL_PASSWORD), whole_picture=True)
+    alerts_seen = [entry.what for entry in case.entries if entry.what.startswith("sent an alert")]
+    assert len(alerts_seen) == 2 and "deputy@school.example" in alerts_seen[1]
