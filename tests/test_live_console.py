@@ -7,8 +7,7 @@ import requests
 from playwright.sync_api import expect, sync_playwright
 
 from helpers import DSL_EMAIL, DSL_PASSWORD, csrf_token, hidden_value
-from helpers import free_port, gunicorn_app, url
-from test_browser import CHROMIUM, CHROMIUM_ARGS
+from helpers import CHROMIUM, CHROMIUM_ARGS, free_port, gunicorn_app, url
 from worrybox import escalation
 
 

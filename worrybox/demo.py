@@ -22,6 +22,8 @@ STAFF = (
     ("dsl", "dsl@oakfield.example", "Sam Patel", None, "reads every worry"),
     ("deputy", "deputy@oakfield.example", "Jordan Reid", None, "reads every worry"),
     ("head", "head@oakfield.example", "Robin Ellis", None, "reads worries about a grown-up at school"),
+    ("governor", "governor@oakfield.example", "Pat Okoye", None,
+     "safeguarding governor: reads worries about a grown-up at school, and the governors' report"),
     ("teacher", "teacher.4b@oakfield.example", "Alex Morgan", "4B", "reads what 4B sends to \"my teacher\""),
     ("coordinator", "pals@oakfield.example", "Chris Okafor", None, "rota and mediators; reads no worry"),
     ("it_admin", "it@oakfield.example", "Casey Jordan", None, "staff, roster, settings; reads no worry"),

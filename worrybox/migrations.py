@@ -525,3 +525,12 @@ def _m0013_settings_version(db: Database) -> None:
         "CREATE TRIGGER settings_version_on_delete AFTER DELETE ON settings "
         "BEGIN UPDATE settings_version SET version = version + 1; END",
     )
+
+
+@migrations(name="0014_kiosk_tablet_age_group")
+def _m0014_kiosk_tablet_age_group(db: Database) -> None:
+    _run(
+        db,
+        # Which words and look a named tablet shows: 'primary' (up to 11) or 'secondary' (11 to 18).
+        "ALTER TABLE tablets ADD COLUMN age_group TEXT NOT NULL DEFAULT 'primary'",
+    )
