@@ -107,8 +107,13 @@ class ConsoleHelper:
 def mediator_login(kiosk_client, pupil_id: str, pin: str):
     """Sign a mediator in at the kiosk by tapping their name (given as their roster id) and typing their PIN."""
     token = name_token(kiosk_client.application.config["WORRYBOX_PATHS"].data_dir, pupil_id) if pupil_id else pupil_id
+    return tap_name_and_pin(kiosk_client, token, pin)
+
+
+def tap_name_and_pin(kiosk_client, tile_value: str, pin: str):
+    """Sign a mediator in with the value of the name tile they tap, as the page shows it, and a PIN."""
     page = kiosk_client.get("/mediator").get_data(as_text=True)
-    return kiosk_client.post("/mediator/login", data={"csrf_token": csrf_token(page), "pupil": token, "pin": pin})
+    return kiosk_client.post("/mediator/login", data={"csrf_token": csrf_token(page), "pupil": tile_value, "pin": pin})
 
 
 # The command line ----------------------------------------------------------------------------------

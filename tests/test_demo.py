@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from helpers import WORRYBOX, ConsoleHelper, free_port, mediator_login, port_is_closed
+from helpers import WORRYBOX, ConsoleHelper, free_port, port_is_closed, tap_name_and_pin
 from kiosk import create_app as create_kiosk
 from staff_console import create_app as create_console
 from worrybox import clock, escalation, mediators
@@ -108,11 +108,11 @@ def test_each_printed_mediator_pin_signs_them_in_at_the_kiosk_to_their_rota(demo
         value = re.search(r'value="([^"]+)">\s*<span class="tile-text">%s</span>' % re.escape(tile), page)
         assert value, "no tile says %s" % tile
         client = kiosk.test_client()
-        signed_in = mediator_login(client, value.group(1), pin)
+        signed_in = tap_name_and_pin(client, value.group(1), pin)
         assert signed_in.status_code == 303, tile
         duty = client.get(signed_in.headers["Location"]).get_data(as_text=True)
         assert "your chats this week" in duty and tile.split()[0] in duty
-        wrong = mediator_login(kiosk.test_client(), value.group(1), "0000" if pin != "0000" else "1111")
+        wrong = tap_name_and_pin(kiosk.test_client(), value.group(1), "0000" if pin != "0000" else "1111")
         assert wrong.status_code == 401
 
 

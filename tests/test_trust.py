@@ -179,7 +179,7 @@ def test_a_worry_a_teacher_closed_stays_in_the_dsls_queue_and_retention_waits_un
     from helpers import csrf_token
     from worrybox.retention import apply_retention
 
-    assert child.post(text="ABOUT-MY-TEACHER", feeling="sad", pupil="P001", talk_to="teacher").status_code == 303
+    assert child.post(text="ABOUT-MY-TEACHER", feeling="sad", pupil=child.name("P001"), talk_to="teacher").status_code == 303
     worry = db.execute("SELECT max(id) FROM worries").fetchone()[0]
     staff_member.login(TEACHER_EMAIL, TEACHER_PASSWORD)
     page = _html(console.get("/worries/%d" % worry))
@@ -235,7 +235,7 @@ def test_a_worry_about_a_grown_up_at_school_opens_for_the_governor_and_the_head_
         db, child, team_keys):
     create_staff(db, GOVERNOR_EMAIL, "Gail Governor", "governor", GOVERNOR_PASSWORD, team_keys=team_keys)
     create_staff(db, HEAD_EMAIL, "Hana Head", "head", HEAD_PASSWORD, team_keys=team_keys)
-    thanks = child.post(text="ABOUT-A-GROWN-UP", feeling="scared", topic="adult_at_school", pupil="P001",
+    thanks = child.post(text="ABOUT-A-GROWN-UP", feeling="scared", topic="adult_at_school", pupil=child.name("P001"),
                         talk_to="teacher")
     assert thanks.status_code == 303
     page = child.client.get("/thanks").get_data(as_text=True)
