@@ -37,7 +37,5 @@ class FixedChoiceField(RadioField):
         self._choices = choices
 
     def pre_validate(self, form):
-        if self.process_errors:
-            return
         if not any(self.data == choice.value for choice in self._choices):
-            raise ValidationError(self.invalid_choice_message or self.gettext("Not a valid choice."))
+            super().pre_validate(form)  # WTForms' own check and message, only for an answer that is not a choice
