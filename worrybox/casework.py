@@ -99,11 +99,12 @@ def _insert_action(db, worry_id: int, staff_id: int, action: str, at: str) -> in
                       [worry_id, staff_id, at, action]).lastrowid
 
 
-def _seal_note(db, worry_id: int, action_id: int, note: str) -> None:
-    """Seal a note on an action to everyone who can open the worry."""
+def _seal_note(db, worry_id: int, action_id: int, note: str, also: dict[str, bytes] | None = None) -> None:
+    """Seal a note on an action to everyone who can open the worry (and to any `also` keys, such as an owner's)."""
     recipients = dict(db.execute(
         "SELECT k.key_id, k.public_key FROM worry_keys w JOIN keys k ON k.key_id = w.key_id WHERE w.worry_id = ?",
         [worry_id]).fetchall())
+    recipients.update(also or {})
     sealed = sealing.seal(recipients, note.encode("utf-8"), action_aad(action_id, worry_id))
     db.execute("UPDATE actions SET sealed_note = ? WHERE id = ?", [sealed.body, action_id])
     for key_id, sealed_key in sealed.keys.items():
@@ -153,6 +154,9 @@ ACTION_LABELS = {
     "child_protection": "marked it a child-protection concern",
     "not_child_protection": "took away the child-protection mark",
     "reply": "sent the child a reply to see at the kiosk",
+    "follow_up": "set an action to follow up",
+    "follow_up_done": "marked an action done",
+    "referral_outcome": "recorded the outcome of a referral",
 }
 
 
@@ -160,6 +164,10 @@ def action_label(action: str) -> str:
     """Say what an entry in a worry's chronology did, in words: 'status set to Closed'."""
     if action.startswith("status:"):
         return "status set to %s" % label(STATUSES, action.split(":", 1)[1])
+    if action.startswith("referral:"):
+        from .followups import AGENCIES
+
+        return "referred to %s" % label(AGENCIES, action.split(":", 1)[1])
     return ACTION_LABELS.get(action, action.replace("_", " "))
 
 

@@ -92,6 +92,9 @@ def delete_worries(db, worry_ids: list[int]) -> None:
         chunk = worry_ids[start:start + CHUNK]
         ids = "(%s)" % ",".join("?" * len(chunk))
         for statement in (
+            "DELETE FROM follow_ups WHERE worry_id IN %s",
+            # Referrals are kept for counting (the governors' report), pointing at nothing, like escalations.
+            "UPDATE referrals SET worry_id = NULL, action_id = NULL, outcome_action_id = NULL WHERE worry_id IN %s",
             "DELETE FROM action_keys WHERE action_id IN (SELECT id FROM actions WHERE worry_id IN %s)",
             "DELETE FROM actions WHERE worry_id IN %s",
             "DELETE FROM worry_keys WHERE worry_id IN %s",
