@@ -10,6 +10,7 @@ def create_app(test_config=None):
     # Unlocked private keys, by session token: only in this process's memory, only while signed in.
     app.extensions["worrybox_keyrings"] = {}
     from . import audit_log, auth, kiosk_admin, pals, people, pupils, reports, retention, triage
+    from . import actions, concerns, watch
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(triage.bp)
@@ -20,4 +21,7 @@ def create_app(test_config=None):
     app.register_blueprint(people.bp)
     app.register_blueprint(pupils.bp)
     app.register_blueprint(retention.bp)
+    app.register_blueprint(concerns.bp)
+    app.register_blueprint(actions.bp)
+    app.register_blueprint(watch.bp)
     return app

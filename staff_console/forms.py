@@ -5,10 +5,10 @@ from datetime import date, timedelta
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import (BooleanField, DateField, EmailField, HiddenField, IntegerField, PasswordField, SelectField,
-                     SelectMultipleField, StringField, TextAreaField)
+from wtforms import (BooleanField, DateField, DateTimeLocalField, EmailField, HiddenField, IntegerField,
+                     PasswordField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import (DataRequired, Length, NumberRange, Optional, Regexp, StopValidation,
+from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, StopValidation,
                                 ValidationError)
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -19,6 +19,8 @@ from worrybox.casework import MAX_NOTE
 from worrybox.hear_back import KIND_PHRASES, MAX_WORDS
 from worrybox.languages import LANGUAGES
 from worrybox.mediators import SCHOOL_DAYS, WEEKDAYS
+from worrybox.concerns import CATEGORIES as CONCERN_CATEGORIES, WHERE as CONCERN_PLACES
+from worrybox.worries import MAX_TEXT
 
 
 class LoginForm(FlaskForm):
@@ -311,3 +313,23 @@ class ReplyForm(FlaskForm):
                                     "find you today'.")
             return False
         return ok
+
+
+# Staff concerns ("no threshold") -----------------------------------------------------------------
+
+
+class ConcernForm(FlaskForm):
+    """Log a concern about a child: who, what was seen or heard (sealed), a category, where and when."""
+
+    find = StringField("Which child? Type part of their name, or their class", filters=[one_line],
+                       validators=[Optional(), Length(max=100), ReadableText()])
+    # The choices are the children the search found; the view checks the chosen one is on the roster.
+    pupil = RadioField("Choose the child", choices=[], validate_choice=False, validators=[Optional()])
+    text = TextAreaField("What did you see or hear?", filters=[strip_text], validators=[
+        DataRequired("Write what you saw or heard, in your own words."), Length(max=MAX_TEXT), ReadableText()])
+    category = RadioField("What is it about?", choices=[SelectChoice(*item) for item in CONCERN_CATEGORIES.items()],
+                          validators=[InputRequired("Choose what it is about.")])
+    place = SelectField("Where?", choices=[SelectChoice("", "Not sure")] + [
+        SelectChoice(*item) for item in CONCERN_PLACES.items()], validators=[Optional()])
+    happened_at = DateTimeLocalField("When?", format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+                                     validators=[InputRequired("Say when it happened, even roughly.")])

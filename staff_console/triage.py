@@ -39,6 +39,8 @@ def language_name(code):
 @bp.get("/")
 @login_required
 def queue():
+    if g.staff.role == "staff":  # they read nothing: their first page is the concern form
+        return redirect(url_for("concerns.log_concern"))
     page = request.args.get("page", "1")
     page = int(page) if page.isdigit() and 0 < int(page) < 100000 else 1
     show = "closed" if request.args.get("show") == "closed" else "open"

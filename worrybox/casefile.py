@@ -7,7 +7,7 @@ opening it on its own page. Only the staff console imports this module.
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 
-from . import casework, clock, escalation, mediators, roster
+from . import casework, clock, concerns, escalation, mediators, roster
 from .choices import TOPICS, label
 from .db import write_transaction
 from .roster import Pupil
@@ -64,8 +64,12 @@ def case_file(db, pupil_keys: roster.PupilKeys, pupil_ref: str, keyring, whole_p
             if not casework.can_open(db, worry_id, keyring):
                 continue
             opened = casework.read_worry(db, worry_id, keyring)
-            what = "posted an urgent worry" if opened.urgent else "posted a worry"
-            case.entries.append(Entry(opened.created_at, child, what, "worry", worry_id, opened))
+            if opened.logged_by:
+                what = "logged a staff concern: %s" % concerns.CATEGORIES.get(opened.concern_category, "—").lower()
+                case.entries.append(Entry(opened.created_at, opened.logged_by, what, "worry", worry_id, opened))
+            else:
+                what = "posted an urgent worry" if opened.urgent else "posted a worry"
+                case.entries.append(Entry(opened.created_at, child, what, "worry", worry_id, opened))
             for action in casework.chronology(db, worry_id, keyring):
                 case.entries.append(Entry(action["at"], action["staff_name"],
                                           casework.action_label(action["action"]), "action", worry_id,

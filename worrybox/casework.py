@@ -43,6 +43,9 @@ class OpenedWorry:
     pupil_ref: str | None = None
     child_protection: bool = False
     closed_at: str | None = None
+    logged_by: str | None = None  # a staff concern: the name of who logged it (None for a child's worry)
+    concern_category: str | None = None
+    happened_at: str | None = None
 
 
 def action_aad(action_id: int, worry_id: int) -> bytes:
@@ -71,7 +74,9 @@ def read_worry(db, worry_id: int, keyring) -> OpenedWorry:
     """Open a worry with a member of staff's key, writing the audit row first; a new worry becomes seen."""
     row = db.execute(
         "SELECT id, created_at, feeling, topic, place, talk_to, urgent, status, sealed_body, first_opened_at, "
-        "language, tablet, pupil_ref, child_protection, closed_at FROM worries WHERE id = ?", [worry_id]
+        "language, tablet, pupil_ref, child_protection, closed_at, "
+        "(SELECT name FROM staff WHERE staff.id = worries.logged_by), concern_category, happened_at "
+        "FROM worries WHERE id = ?", [worry_id]
     ).fetchone()
     if row is None:
         raise LookupError(worry_id)
@@ -91,7 +96,7 @@ def read_worry(db, worry_id: int, keyring) -> OpenedWorry:
     status = "seen" if row[7] == "new" else row[7]
     return OpenedWorry(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), status,
                        private["text"], private["pupil"], row[9] or now, private.get("drawing"), row[10], row[11],
-                       row[12], bool(row[13]), row[14])
+                       row[12], bool(row[13]), row[14], row[15], row[16], row[17])
 
 
 def _insert_action(db, worry_id: int, staff_id: int, action: str, at: str) -> int:

@@ -86,3 +86,20 @@ def concerns_logged_by(db, staff_id: int, limit: int = 20) -> list[dict]:
                       "ORDER BY id DESC LIMIT ?", [staff_id, limit]).fetchall()
     return [{"created_at": created_at, "category": CATEGORIES.get(category, category)}
             for created_at, category in rows]
+
+
+def search_pupils(db, pupil_keys, words: str, limit: int = 20) -> list[tuple[str, Pupil]]:
+    """Children on the roster whose name or class matches what was typed: (pseudonym, pupil), by name."""
+    words = " ".join(words.lower().split())
+    if not words:
+        return []
+    found = []
+    # The roster is encrypted, so it is opened row by row; a school's few hundred pupils take milliseconds.
+    for pupil_ref, class_name, sealed in db.execute("SELECT pupil_ref, class_name, sealed_identity FROM pupils"):
+        pupil = pupil_keys.open_identity(pupil_ref, class_name, sealed)
+        if pupil is None:
+            continue
+        if words == pupil.class_name.lower() or all(part in pupil.display_name.lower() for part in words.split()):
+            found.append((pupil_ref, pupil))
+    found.sort(key=lambda item: (item[1].first_name.lower(), item[1].last_name.lower(), item[1].class_name))
+    return found[:limit]

@@ -53,7 +53,9 @@ CHECK_PAUSE = timedelta(minutes=10)
 # The only columns the kiosk reads about a worry; the newest recent one by picture code or by pupil.
 _SEEN_BY_CHILD = "SELECT id, first_opened_at, reply_phrase, reply_words, find_child_on FROM worries "
 _NEWEST_RECENT = {
-    column: _SEEN_BY_CHILD + "WHERE " + column + " = ? AND created_at >= ? ORDER BY created_at DESC, id DESC LIMIT 1"
+    # A concern staff logged about a child is never theirs to check (logged_by IS NULL).
+    column: _SEEN_BY_CHILD + "WHERE " + column + " = ? AND created_at >= ? AND logged_by IS NULL "
+    "ORDER BY created_at DESC, id DESC LIMIT 1"
     for column in ("code_hash", "pupil_ref")
 }
 
@@ -143,7 +145,8 @@ def as_the_child_sees_it(db, keys, worry_id: int, now: datetime | None = None) -
 
 def ways_to_check(db, worry_id: int) -> dict:
     """How the child who posted a worry can check it at the kiosk: by their name, by pictures, both or neither."""
-    row = db.execute("SELECT named, code_hash IS NOT NULL FROM worries WHERE id = ?", [worry_id]).fetchone()
+    row = db.execute("SELECT named AND logged_by IS NULL, code_hash IS NOT NULL FROM worries WHERE id = ?",
+                     [worry_id]).fetchone()
     if row is None:
         raise LookupError(worry_id)
     return {"by_name": bool(row[0]), "by_pictures": bool(row[1])}

@@ -28,6 +28,8 @@ WITH_A_DELETED_WORRY = {
     "visits": "kept for counting, worry_id cleared",
     "escalations": "kept for counting, worry_id and the sealed acknowledgement note cleared",
     "audit_log": "kept: append-only, holds no content",
+    "follow_ups": "deleted (what to do was a sealed note of an action)",
+    "referrals": "kept for counting (governors' report), worry_id and its chronology entries cleared",
 }
 CHUNK = 500
 

@@ -83,13 +83,13 @@ def queue(db, key_ids, page: int = 1, status: str = "open") -> tuple[list[dict],
     # A flood of pranks, or a worry staff marked not real, comes after every other worry: it cannot bury one.
     rows = db.execute(
         "SELECT id, created_at, feeling, topic, place, talk_to, urgent, named, status, first_opened_at, flood, "
-        "not_real_at IS NOT NULL FROM worries w "
+        "not_real_at IS NOT NULL, logged_by IS NOT NULL, concern_category FROM worries w "
         "WHERE %s AND EXISTS (SELECT 1 FROM worry_keys k WHERE k.worry_id = w.id AND k.key_id IN (%s)) "
         "ORDER BY (flood OR not_real_at IS NOT NULL), urgent DESC, id DESC LIMIT ? OFFSET ?" % (where, placeholders),
         [*key_ids, PAGE_SIZE + 1, (max(page, 1) - 1) * PAGE_SIZE],
     )
     columns = ("id", "created_at", "feeling", "topic", "place", "talk_to", "urgent", "named", "status", "first_opened_at",
-               "flood", "not_real")
+               "flood", "not_real", "staff_concern", "concern_category")
     items = [dict(zip(columns, row)) for row in rows]
     return items[:PAGE_SIZE], len(items) > PAGE_SIZE
 
