@@ -21,6 +21,7 @@ from worrybox.languages import LANGUAGES
 from worrybox.mediators import SCHOOL_DAYS, WEEKDAYS
 from worrybox.concerns import CATEGORIES as CONCERN_CATEGORIES, WHERE as CONCERN_PLACES
 from worrybox.worries import MAX_TEXT
+from worrybox.followups import AGENCIES, MAX_WORDS as FOLLOW_UP_MAX
 
 
 class LoginForm(FlaskForm):
@@ -333,3 +334,33 @@ class ConcernForm(FlaskForm):
         SelectChoice(*item) for item in CONCERN_PLACES.items()], validators=[Optional()])
     happened_at = DateTimeLocalField("When?", format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
                                      validators=[InputRequired("Say when it happened, even roughly.")])
+
+
+# Actions to follow up and referrals ----------------------------------------------------------------
+
+
+class FollowUpForm(FlaskForm):
+    """Give a worry or concern an action: who does it, by when, and what (sealed)."""
+
+    owner = SelectField("Who will do it?", choices=[], validate_choice=False,
+                        validators=[InputRequired("Choose who will do it.")])
+    due_on = DateField("By when?", validators=[InputRequired("Choose the day it is due, like 2026-12-18.")])
+    what = TextAreaField("What is to be done?", filters=[strip_text], validators=[
+        DataRequired("Say what is to be done."), Length(max=FOLLOW_UP_MAX), ReadableText()])
+
+
+class ReferralForm(FlaskForm):
+    """Record a referral to another agency: to whom and when (counted), the reference (sealed)."""
+
+    agency = SelectField("Referred to", choices=[SelectChoice(*item) for item in AGENCIES.items()],
+                         validators=[InputRequired("Choose who the referral went to.")])
+    referred_on = DateField("On", validators=[InputRequired("Choose the day of the referral, like 2026-12-01.")])
+    reference = StringField("Their reference (if any)", filters=[one_line],
+                            validators=[Optional(), Length(max=FOLLOW_UP_MAX), ReadableText()])
+
+
+class OutcomeForm(FlaskForm):
+    """What came of a referral (sealed)."""
+
+    outcome = TextAreaField("What came of it?", filters=[strip_text], validators=[
+        DataRequired("Say what came of the referral."), Length(max=FOLLOW_UP_MAX), ReadableText()])

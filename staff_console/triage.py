@@ -76,9 +76,9 @@ def worry(worry_id):
     return _render_worry(opened, form)
 
 
-def _render_worry(opened, form, status=200, reply_form=None):
+def _render_worry(opened, form, status=200, reply_form=None, follow_ups=None):
     entries = casework.chronology(get_db(), opened.id, g.keyring)
-    return render_template("console/worry.html", worry=opened, form=form, entries=entries,
+    return render_template("console/worry.html", worry=opened, form=form, entries=entries, follow_ups=follow_ups,
                            marks=throttle.marks(get_db(), opened.id), mark_form=ButtonForm(formdata=None),
                            reply=_reply_section(opened.id, reply_form)), status
 

@@ -122,3 +122,38 @@ def record_outcome(db, referral_id: int, keyring, outcome: str) -> None:
         _seal_note(db, row[0], action_id, outcome)
         db.execute("UPDATE referrals SET outcome_action_id = ? WHERE id = ?", [action_id, referral_id])
         audit(db, "referral_outcome", staff_id=keyring.staff_id, worry_id=row[0], detail="referral %d" % referral_id)
+
+
+def open_actions(db, keyring, owner_id: int | None = None) -> list[dict]:
+    """Actions not done yet (one owner's, or everyone's), soonest due first, each with what to do if this keyring
+    opens it. Each one opened is audited, like any note read."""
+    sql = ("SELECT f.id, f.worry_id, f.action_id, f.due_on, s.name, f.owner_id FROM follow_ups f "
+           "JOIN staff s ON s.id = f.owner_id WHERE f.done_at IS NULL")
+    params = []
+    if owner_id is not None:
+        sql += " AND f.owner_id = ?"
+        params.append(owner_id)
+    found = []
+    with write_transaction(db):
+        for follow_up_id, worry_id, action_id, due_on, owner_name, owner in db.execute(
+                sql + " ORDER BY f.due_on, f.id", params).fetchall():
+            what = _open_note(db, action_id, worry_id, keyring)
+            if what is not None:
+                audit(db, "open_action", staff_id=keyring.staff_id, worry_id=worry_id, detail="action %d" % follow_up_id)
+            found.append({"id": follow_up_id, "worry_id": worry_id, "due_on": due_on, "owner_name": owner_name,
+                          "owner_id": owner, "what": what})
+    return found
+
+
+def _open_note(db, action_id: int | None, worry_id: int | None, keyring) -> str | None:
+    from . import opening  # console only, like casework
+    from .casework import action_aad
+
+    row = db.execute("SELECT sealed_note FROM actions WHERE id = ?", [action_id]).fetchone()
+    if not row or not row[0]:
+        return None
+    for key_id, sealed_key in db.execute("SELECT key_id, sealed_key FROM action_keys WHERE action_id = ?", [action_id]):
+        if key_id in keyring.private_keys:
+            return opening.open_sealed(row[0], key_id, sealed_key, keyring.private_keys[key_id],
+                                       action_aad(action_id, worry_id)).decode("utf-8")
+    return None
