@@ -22,6 +22,8 @@ from worrybox.mediators import SCHOOL_DAYS, WEEKDAYS
 from worrybox.concerns import CATEGORIES as CONCERN_CATEGORIES, WHERE as CONCERN_PLACES
 from worrybox.worries import MAX_TEXT
 from worrybox.followups import AGENCIES, MAX_WORDS as FOLLOW_UP_MAX
+from worrybox.patterns import KINDS as PATTERN_KINDS, MAX_AT_LEAST as PATTERN_MAX, MIN_AT_LEAST as PATTERN_MIN
+from worrybox.choices import TOPICS
 
 
 class LoginForm(FlaskForm):
@@ -364,3 +366,24 @@ class OutcomeForm(FlaskForm):
 
     outcome = TextAreaField("What came of it?", filters=[strip_text], validators=[
         DataRequired("Say what came of the referral."), Length(max=FOLLOW_UP_MAX), ReadableText()])
+
+
+# Pattern rules the DSL chooses -------------------------------------------------------------------
+
+
+class PatternRuleForm(FlaskForm):
+    """A rule: at least so many staff concerns, worries (about a topic) or visits about one child in so many days."""
+
+    at_least = IntegerField("At least", validators=[
+        InputRequired("Write how many, from %d to %d." % (PATTERN_MIN, PATTERN_MAX)),
+        NumberRange(PATTERN_MIN, PATTERN_MAX, "Write how many, from %d to %d." % (PATTERN_MIN, PATTERN_MAX))])
+    kind = SelectField("of", choices=[SelectChoice(key, words[1]) for key, words in PATTERN_KINDS.items()])
+    topic = SelectField("about (worries only)", choices=[SelectChoice("", "any topic")] + [
+        SelectChoice(key, value[0]) for key, value in TOPICS.items()], validators=[Optional()])
+    window_days = IntegerField("in this many days", validators=[
+        InputRequired("Write the number of days, from 1 to 366."),
+        NumberRange(1, 366, "Write the number of days, from 1 to 366.")])
+
+    def validate_topic(self, field):
+        if field.data and self.kind.data != "worries":
+            raise ValidationError("Only a rule about worries can have a topic.")

@@ -7,7 +7,7 @@ opening it on its own page. Only the staff console imports this module.
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 
-from . import casework, clock, concerns, escalation, mediators, roster
+from . import casework, clock, concerns, escalation, mediators, patterns, roster
 from .choices import TOPICS, label
 from .db import write_transaction
 from .roster import Pupil
@@ -112,12 +112,14 @@ def _short_name(pupil: Pupil) -> str:
 
 def _escalations(db, pupil_ref: str, keyring) -> list[Entry]:
     entries = []
-    for escalation_id, reason, created_at, visit_count, worry_id, acknowledged_at, acknowledged_by in db.execute(
-        "SELECT e.id, e.reason, e.created_at, e.visit_count, e.worry_id, e.acknowledged_at, s.name "
+    for escalation_id, reason, created_at, visit_count, worry_id, acknowledged_at, acknowledged_by, rule_id in db.execute(
+        "SELECT e.id, e.reason, e.created_at, e.visit_count, e.worry_id, e.acknowledged_at, s.name, e.rule_id "
         "FROM escalations e LEFT JOIN staff s ON s.id = e.acknowledged_by WHERE e.pupil_ref = ?", [pupil_ref]
     ):
         why = escalation.REASONS.get(reason, reason)
-        if visit_count:
+        if reason == "pattern":
+            why = "matched the pattern rule \"%s\"" % patterns.describe_rule(db, rule_id)
+        elif visit_count:
             why += " (%d visits in the window)" % visit_count
         entries.append(Entry(created_at, "Worry Box", "escalated: %s" % why, "escalation", worry_id))
         if acknowledged_at:
