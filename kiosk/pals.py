@@ -160,10 +160,10 @@ def mediator_login():
     if form.validate():
         pupil_ref = get_pupil_keys().pupil_ref(form.pupil.data)
         result = mediators.check_pin(get_db(), pupil_ref, form.pin.data)
-        if result == "ok":
+        if result is mediators.PinCheck.OK:
             session["mediator"], session["mediator_seen"] = pupil_ref, time.time()
             return redirect(url_for("pals.mediator_duty"), 303)
-        if result == "paused":
+        if result is mediators.PinCheck.PAUSED:
             status = 429
             form.form_errors.append(_("Too many wrong PINs. Your login is resting for 10 minutes. "
                                       "Ask your %(scheme)s coordinator if you need help.",

@@ -277,7 +277,7 @@ def test_a_new_pin_is_shown_once_and_opens_the_mediators_view(coordinator, conso
     page = _html(response)
     assert "New PIN for Amira Qureshi" in page
     pin = re.search(r'class="pin-once"[^>]*>(\d{4})<', page).group(1)
-    assert mediators.check_pin(db, pals["P001"], pin) == "ok"
+    assert mediators.check_pin(db, pals["P001"], pin) is mediators.PinCheck.OK
     # Once: not on the mediators page afterwards, nowhere in the audit log or the app's log.
     again = _html(console.get("/mediators"))
     assert 'class="pin-once"' not in again and "Has a PIN" in again
@@ -290,11 +290,11 @@ def test_a_stopped_mediator_cannot_sign_in_and_is_offered_a_restart(staff, conso
     pin = mediators.new_pin(db, pals["P002"])
     staff.login()
     assert _post(console, "/mediators", "/mediators/%s/stop" % pals["P002"], {}).status_code == 303
-    assert mediators.check_pin(db, pals["P002"], pin) == "wrong"
+    assert mediators.check_pin(db, pals["P002"], pin) is mediators.PinCheck.WRONG
     page = _html(console.get("/mediators"))
     assert "Stopped" in page and "/mediators/%s/restart" % pals["P002"] in page
     assert _post(console, "/mediators", "/mediators/%s/restart" % pals["P002"], {}).status_code == 303
-    assert mediators.check_pin(db, pals["P002"], pin) == "ok"
+    assert mediators.check_pin(db, pals["P002"], pin) is mediators.PinCheck.OK
 
 
 def test_an_unknown_mediator_is_a_404(staff, console):

@@ -72,31 +72,34 @@ def can_open(db, worry_id: int, keyring) -> bool:
 
 def read_worry(db, worry_id: int, keyring) -> OpenedWorry:
     """Open a worry with a member of staff's key, writing the audit row first; a new worry becomes seen."""
-    row = db.execute(
+    row = next(db.query(
         "SELECT id, created_at, feeling, topic, place, talk_to, urgent, status, sealed_body, first_opened_at, "
         "language, tablet, pupil_ref, child_protection, closed_at, "
-        "(SELECT name FROM staff WHERE staff.id = worries.logged_by), concern_category, happened_at "
+        "(SELECT name FROM staff WHERE staff.id = worries.logged_by) AS logged_by, concern_category, happened_at "
         "FROM worries WHERE id = ?", [worry_id]
-    ).fetchone()
+    ), None)
     if row is None:
         raise LookupError(worry_id)
     key_id, sealed_key = _key_for(db, worry_id, keyring)
-    private = json.loads(opening.open_sealed(row[8], key_id, sealed_key, keyring.private_keys[key_id],
+    private = json.loads(opening.open_sealed(row["sealed_body"], key_id, sealed_key, keyring.private_keys[key_id],
                                              worry_aad(worry_id)))
     now = utcnow()
     with write_transaction(db):
         audit(db, "open_worry", staff_id=keyring.staff_id, worry_id=worry_id)
-        if row[9] is None:
+        if row["first_opened_at"] is None:
             db.execute("UPDATE worries SET first_opened_at = ?, updated_at = ? WHERE id = ? AND first_opened_at IS NULL",
                        [now, now, worry_id])
-        if row[7] == "new":
+        if row["status"] == "new":
             db.execute("UPDATE worries SET status = 'seen', updated_at = ? WHERE id = ? AND status = 'new'",
                        [now, worry_id])
             _insert_action(db, worry_id, keyring.staff_id, "status:seen", now)
-    status = "seen" if row[7] == "new" else row[7]
-    return OpenedWorry(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), status,
-                       private["text"], private["pupil"], row[9] or now, private.get("drawing"), row[10], row[11],
-                       row[12], bool(row[13]), row[14], row[15], row[16], row[17])
+    return OpenedWorry(
+        id=row["id"], created_at=row["created_at"], feeling=row["feeling"], topic=row["topic"], place=row["place"],
+        talk_to=row["talk_to"], urgent=bool(row["urgent"]), status="seen" if row["status"] == "new" else row["status"],
+        text=private["text"], pupil=private["pupil"], first_opened_at=row["first_opened_at"] or now,
+        drawing=private.get("drawing"), language=row["language"], tablet=row["tablet"], pupil_ref=row["pupil_ref"],
+        child_protection=bool(row["child_protection"]), closed_at=row["closed_at"], logged_by=row["logged_by"],
+        concern_category=row["concern_category"], happened_at=row["happened_at"])
 
 
 def _insert_action(db, worry_id: int, staff_id: int, action: str, at: str) -> int:

@@ -35,10 +35,13 @@ def _password(password_file: Path | None, prompt: str) -> str:
 
 
 def _open(data_dir: Path):
+    """Open the school's database for this command; it is closed when the command ends."""
     try:
-        return open_school(Paths(data_dir.resolve()))
+        db = open_school(Paths(data_dir.resolve()))
     except NotSetUp as exc:
         raise click.ClickException(str(exc))
+    click.get_current_context().call_on_close(db.close)
+    return db
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -104,11 +107,9 @@ def _unlock_team_keys(db, by_email, by_password_file, recovery_code_file) -> dic
     if not by_email:
         raise click.ClickException("A DSL or deputy needs the team key: give --by EMAIL and --by-password-file "
                                    "of an existing DSL, or --recovery-code-file.")
-    by_id = find_staff_id(db, by_email)
+    by_id = _staff_id_or_fail(db, by_email)
     password = _read_password_file(by_password_file) if by_password_file else \
         click.prompt("Password for %s" % by_email, hide_input=True)
-    if by_id is None:
-        raise click.ClickException("No member of staff has the email %s." % by_email)
     try:
         keyring = keys.unlock_keyring(db, by_id, password)
     except opening.OpenError:
@@ -230,7 +231,7 @@ def run(data_dir, host, kiosk_port, console_port):
     """Serve the kiosk and the staff console under gunicorn."""
     from .runner import run_apps
 
-    _open(data_dir).close()
+    _open(data_dir).close()  # checks the school exists and migrates it; the apps open their own
     sys.exit(run_apps(data_dir.resolve(), host, kiosk_port, console_port, echo=click.echo))
 
 
@@ -382,9 +383,7 @@ def two_factor_reset(data_dir, email):
     from .audit import audit
 
     db = _open(data_dir)
-    staff_id = find_staff_id(db, email)
-    if staff_id is None:
-        raise click.ClickException("No member of staff has the email %s." % email)
+    staff_id = _staff_id_or_fail(db, email)
     with write_transaction(db):
         two_factor.reset(db, staff_id)
         audit(db, "two_factor_reset", staff_id=staff_id)

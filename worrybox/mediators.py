@@ -1,5 +1,6 @@
 """Peer mediators: who they are, their PINs, the weekly rota, bookings and how each chat went."""
 
+import enum
 import secrets
 import sqlite3
 from dataclasses import dataclass
@@ -116,18 +117,26 @@ def mediator_rows(db) -> list[dict]:
     return [{"pupil_ref": r[0], "active": bool(r[1]), "has_pin": bool(r[2]), "locked_until": r[3]} for r in rows]
 
 
-def check_pin(db, pupil_ref: str, pin: str, now: datetime | None = None) -> str:
-    """Check a mediator's PIN: 'ok', 'wrong', or 'paused' after too many wrong tries."""
+class PinCheck(enum.Enum):
+    """What checking a mediator's PIN found."""
+
+    OK = "ok"
+    WRONG = "wrong"
+    PAUSED = "paused"  # too many wrong tries: the login rests for a while
+
+
+def check_pin(db, pupil_ref: str, pin: str, now: datetime | None = None) -> PinCheck:
+    """Check a mediator's PIN (and count a wrong one towards the pause)."""
     now = now or datetime.now(timezone.utc)
     with write_transaction(db):
         row = db.execute(
             "SELECT pin_hash, failed_pins, locked_until FROM mediators WHERE pupil_ref = ? AND active = 1", [pupil_ref]
         ).fetchone()
         if row is None or row[0] is None:
-            return "wrong"
+            return PinCheck.WRONG
         pin_hash, failures, locked_until = row
         if locked_until and datetime.fromisoformat(locked_until) > now:
-            return "paused"
+            return PinCheck.PAUSED
         try:
             _pin_hasher.verify(pin_hash, pin)
         except (VerificationError, InvalidHashError):
@@ -135,9 +144,9 @@ def check_pin(db, pupil_ref: str, pin: str, now: datetime | None = None) -> str:
             lock = (now + PIN_PAUSE).isoformat(timespec="microseconds") if failures >= MAX_PIN_FAILURES else None
             db.execute("UPDATE mediators SET failed_pins = ?, locked_until = ? WHERE pupil_ref = ?",
                        [0 if lock else failures, lock, pupil_ref])
-            return "paused" if lock else "wrong"
+            return PinCheck.PAUSED if lock else PinCheck.WRONG
         db.execute("UPDATE mediators SET failed_pins = 0, locked_until = NULL WHERE pupil_ref = ?", [pupil_ref])
-        return "ok"
+        return PinCheck.OK
 
 
 # The rota ------------------------------------------------------------------------------------
