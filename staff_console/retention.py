@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta, timezone
 
-from flask import Blueprint, g, redirect, render_template, url_for
+from flask import Blueprint, g, redirect, render_template, request, url_for
 
 from worrybox import retention
 from worrybox.db import get_setting, write_transaction
@@ -10,7 +10,7 @@ from worrybox.audit import audit
 from worrybox_web import get_db
 
 from .auth import role_required
-from .forms import RetentionForm
+from .forms import ButtonForm, RetentionForm
 from .pals import SAFEGUARDING, _check
 
 bp = Blueprint("retention", __name__)
@@ -31,7 +31,7 @@ def _render(form=None, status=200):
     form = form or RetentionForm(formdata=None, retention_days=days)
     return render_template(
         "console/retention.html", form=form, days=days, last_run=get_setting(db, retention.LAST_RUN_SETTING),
-        due_now=len(retention.worries_past_the_limit(db, datetime.now(timezone.utc))),
+        review=retention.review_list(db, datetime.now(timezone.utc)), button_form=ButtonForm(formdata=None),
         child_protection=db.execute("SELECT count(*) FROM worries WHERE child_protection = 1").fetchone()[0],
     ), status
 
@@ -55,4 +55,19 @@ def save_retention():
             retention.set_retention_days(db, form.retention_days.data)
             audit(db, "settings_changed", staff_id=g.staff.id,
                   detail="retention_days %d" % form.retention_days.data)
+    return redirect(url_for("retention.retention_settings"), 303)
+
+
+# Confirming the list is a DSL's decision alone: nothing is deleted any other way.
+CONFIRMERS = ("dsl",)
+
+
+@bp.post("/retention/review")
+@role_required(*CONFIRMERS)
+def confirm_review():
+    """Delete exactly the worries of the review list the DSL was shown and confirmed (those still on it)."""
+    if not ButtonForm().validate():
+        return _render(status=400)
+    chosen = [int(value) for value in request.form.getlist("worry") if value.isdigit() and len(value) < 19]
+    retention.confirm_deletion(get_db(), chosen, g.staff.id)
     return redirect(url_for("retention.retention_settings"), 303)
