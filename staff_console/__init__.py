@@ -10,7 +10,7 @@ def create_app(test_config=None):
     # Unlocked private keys, by session token: only in this process's memory, only while signed in.
     app.extensions["worrybox_keyrings"] = {}
     from . import audit_log, auth, kiosk_admin, pals, people, pupils, reports, retention, triage
-    from . import actions, concerns, watch
+    from . import actions, concerns, themes, watch
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(triage.bp)
@@ -24,4 +24,5 @@ def create_app(test_config=None):
     app.register_blueprint(concerns.bp)
     app.register_blueprint(actions.bp)
     app.register_blueprint(watch.bp)
+    app.register_blueprint(themes.bp)
     return app

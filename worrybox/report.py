@@ -257,3 +257,27 @@ def bar_chart_svg(title: str, bars: list[tuple[str, int]], width: int = 560) -> 
                      % (label_width + length + 6, y + 16, escape(shown(count))))
     parts.append("</svg>")
     return "".join(parts)
+
+
+def class_themes(db, class_name: str, period: periods.Period) -> list[Section]:
+    """What children of one class worried about, and where, this period: topics and places only, for circle time.
+
+    Counted from named worries of children now in the class, hidden and rounded exactly like the governors'
+    report. A worry about a grown-up at school is never counted here: it is the head teacher's to handle.
+    """
+    from .choices import ADULT_AT_SCHOOL
+
+    before = periods.previous(period)
+    sql = ("SELECT %s, count(*) FROM worries WHERE created_at >= ? AND created_at < ? AND " + CHILDRENS +
+           " AND coalesce(topic, '') != '" + ADULT_AT_SCHOOL + "' AND pupil_ref IN "
+           "(SELECT pupil_ref FROM pupils WHERE lower(trim(class_name)) = lower(trim(?))) GROUP BY 1")
+
+    def counts(column, span):
+        low, high = _bounds(db, span.start, span.end)
+        return {key: n for key, n in db.execute(sql % column, [low, high, class_name])}
+
+    topics = {key: value for key, value in TOPICS.items() if key != ADULT_AT_SCHOOL}
+    return [_section("topic", "What worries were about", counts("topic", period), counts("topic", before),
+                     labels={**topics, None: "Not said"}),
+            _section("place", "Where", counts("place", period), counts("place", before),
+                     labels={**PLACES, None: "Not said"})]
