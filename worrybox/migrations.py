@@ -515,16 +515,17 @@ def _m0013_pattern_rules(db: Database) -> None:
         "AND name != 'escalations_one_open'")]
     columns = [row[1] for row in db.execute("PRAGMA table_info(escalations)")]
     new_sql = re.sub(r"CHECK\s*\(\s*reason\s+IN\s*\([^)]*\)\s*\)", "", table_sql, count=1)
-    new_sql = re.sub(r"CREATE TABLE\s+\"?escalations\"?", "CREATE TABLE escalations_rebuilt", new_sql, count=1)
     listed = ", ".join(columns)
-    # Deferred: other tables point at escalations(id) while it is swapped; the ids are the same afterwards.
+    # Deferred: other tables point at escalations(id) while it is swapped. Dropping it leaves their rows
+    # orphaned for a moment; putting every row back under its own id settles them before the commit.
     db.execute("PRAGMA defer_foreign_keys = ON")
     _run(
         db,
-        new_sql,
-        "INSERT INTO escalations_rebuilt (%s) SELECT %s FROM escalations" % (listed, listed),
+        "CREATE TEMP TABLE escalations_copy AS SELECT %s FROM escalations" % listed,
         "DROP TABLE escalations",
-        "ALTER TABLE escalations_rebuilt RENAME TO escalations",
+        new_sql,
+        "INSERT INTO escalations (%s) SELECT %s FROM escalations_copy" % (listed, listed),
+        "DROP TABLE escalations_copy",
         "ALTER TABLE escalations ADD COLUMN rule_id INTEGER REFERENCES pattern_rules(id)",
         *index_sql,
         # One open escalation per child per reason, and per child per pattern rule.
