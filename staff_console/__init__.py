@@ -1,5 +1,6 @@
 """The staff console: where staff sign in, open the worries their keys can open, and record what they did."""
 
+from worrybox import casework
 from worrybox_web import make_app
 
 
@@ -9,20 +10,23 @@ def create_app(test_config=None):
     app = make_app(__name__, "console", test_config, upload_endpoints=frozenset({"people.import_roster"}))
     # Unlocked private keys, by session token: only in this process's memory, only while signed in.
     app.extensions["worrybox_keyrings"] = {}
-    from . import audit_log, auth, kiosk_admin, pals, people, pupils, reports, retention, triage
+    from . import (audit_log, auth, bookings, common, escalations, kiosk_admin, mediators, people, permissions, pupils,
+                   reports, retention, rota, settings, triage)
     from . import actions, concerns, themes, watch
 
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(triage.bp)
-    app.register_blueprint(pals.bp)
-    app.register_blueprint(kiosk_admin.bp)
-    app.register_blueprint(reports.bp)
-    app.register_blueprint(audit_log.bp)
-    app.register_blueprint(people.bp)
-    app.register_blueprint(pupils.bp)
-    app.register_blueprint(retention.bp)
-    app.register_blueprint(concerns.bp)
-    app.register_blueprint(actions.bp)
-    app.register_blueprint(watch.bp)
-    app.register_blueprint(themes.bp)
+    app.before_request(auth.load_signed_in_staff)
+    app.context_processor(auth.signed_in_context)
+    app.context_processor(escalations.alert_banner)
+    app.add_template_filter(rota.day_label, "day")
+    app.add_template_filter(triage.choice_label, "choice")
+    app.add_template_filter(triage.language_name)
+    app.add_template_filter(retention.deleted_after)
+    app.add_template_filter(casework.action_label)
+    app.add_template_filter(common.how_many)
+    app.add_template_filter(concerns.concern_category)
+    app.context_processor(actions.follow_up_context)
+    app.jinja_env.globals["key_holding_roles"] = permissions.SAFEGUARDING
+    for module in (auth, triage, rota, mediators, bookings, escalations, settings, kiosk_admin, reports, audit_log,
+                   people, pupils, retention, concerns, actions, watch, themes):
+        app.register_blueprint(module.bp)
     return app

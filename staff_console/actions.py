@@ -10,15 +10,13 @@ from worrybox.casework import NotAllowed
 from worrybox_web import form_problem, get_db
 from worrybox_web.errors import error_page
 
-from .auth import home_url, login_required, role_required
+from .auth import allowed, home_url, login_required
 from .forms import ActionForm, ButtonForm, FollowUpForm, OutcomeForm, ReferralForm
+from .permissions import may
 from .triage import WORRY_URL, _open_or_abort, _render_worry
 
 bp = Blueprint("actions", __name__)
 
-SAFEGUARDING = ("dsl", "deputy")
-# Referrals to other agencies are the safeguarding team's to make and record.
-REFERRAL_ROLES = SAFEGUARDING
 
 
 def today():
@@ -42,14 +40,14 @@ def forms_for(worry_id, follow_up=None, referral=None, outcome=None):
             "button_form": ButtonForm(formdata=None)}
 
 
-@bp.app_context_processor
 def follow_up_context():
+    """Overdue actions for the banner, and the worry page's action and referral forms (a context processor)."""
     def overdue_actions():
         """Overdue actions for the signed-in member of staff: their own, and everyone's for the safeguarding team."""
         member = g.get("staff")
         if member is None:
             return []
-        owner = None if member.role in SAFEGUARDING else member.id
+        owner = None if may(member.role, "see_children_to_watch") else member.id
         return followups.overdue(get_db(), today(), owner_id=owner)
 
     return {"overdue_actions": overdue_actions, "follow_up_forms": forms_for}
@@ -89,13 +87,14 @@ def add_follow_up(worry_id):
 def mark_done(follow_up_id):
     if not ButtonForm().validate():
         return error_page(400, "That page had expired, so nothing was changed. Go back and press the button again.")
-    if not followups.mark_done(get_db(), follow_up_id, g.staff.id, may_close_any=g.staff.role in SAFEGUARDING):
+    if not followups.mark_done(get_db(), follow_up_id, g.staff.id,
+                               may_close_any=may(g.staff.role, "see_children_to_watch")):
         abort(403)
     return redirect(home_url(g.staff), 303)
 
 
 @bp.post(WORRY_URL + "/referrals")
-@role_required(*REFERRAL_ROLES)
+@allowed("record_a_referral")
 def add_referral(worry_id):
     form = ReferralForm()
     status = form_problem(form, "That page had expired. What you wrote is still here: press Record again.")
@@ -115,7 +114,7 @@ def add_referral(worry_id):
 
 
 @bp.post("/referrals/<int(max=9223372036854775807):referral_id>/outcome")
-@role_required(*REFERRAL_ROLES)
+@allowed("record_a_referral")
 def record_outcome(referral_id):
     row = get_db().execute("SELECT worry_id FROM referrals WHERE id = ?", [referral_id]).fetchone()
     if row is None or row[0] is None:
@@ -135,7 +134,7 @@ def record_outcome(referral_id):
 @login_required
 def my_actions():
     """The signed-in member of staff's actions still to do (everyone's, for the safeguarding team), with what to do."""
-    everyone = g.staff.role in SAFEGUARDING
+    everyone = may(g.staff.role, "see_children_to_watch")
     items = followups.open_actions(get_db(), g.keyring, owner_id=None if everyone else g.staff.id)
     return render_template("console/actions.html", items=items, today=today().isoformat(), everyone=everyone,
                            button_form=ButtonForm(formdata=None))

@@ -4,7 +4,7 @@ from flask import Blueprint, render_template, request
 
 from worrybox_web import get_db
 
-from .auth import role_required
+from .auth import allowed
 
 bp = Blueprint("audit_log", __name__)
 
@@ -12,7 +12,7 @@ PAGE_SIZE = 100
 
 
 @bp.get("/audit")
-@role_required("dsl")
+@allowed("read_the_audit_log")
 def audit_page():
     page = request.args.get("page", "1")
     page = int(page) if page.isdigit() and 0 < int(page) < 100000 else 1

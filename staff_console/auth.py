@@ -9,10 +9,12 @@ from flask import Blueprint, current_app, g, jsonify, redirect, render_template,
 from worrybox import staff, two_factor
 from worrybox.db import get_setting
 from worrybox.keys import Keyring
-from worrybox_web import form_problem, get_db
+from worrybox_web import get_db
 from worrybox_web.errors import error_page
 
 from .forms import CodeForm, LoginForm, LogoutForm, PasswordForm
+from .common import check
+from .permissions import MAY, may
 
 bp = Blueprint("auth", __name__)
 
@@ -20,6 +22,8 @@ SIGN_IN_FAILED = ("We could not sign you in with that email and password. After 
                   "an account pauses for 15 minutes.")
 # A sign-in whose password was right but whose second factor is still to come lasts this long.
 PENDING_SECONDS = 300
+CODE_EXPIRED = "That page had expired. Type the code your app shows now and press the button again."
+PASSWORD_EXPIRED = "That page had expired, so your password was not changed. Type both passwords again."
 WRONG_CODE = ("That code did not work. Type the six digits your app shows now (they change every 30 seconds, "
               "and each code works once), or one of your backup codes.")
 
@@ -56,7 +60,6 @@ def _drop_pending() -> None:
     _pending_sign_ins().pop(session.pop("pending", None) or "", None)
 
 
-@bp.before_app_request
 def load_signed_in_staff():
     """Find who this request is from; a session without unlocked keys in this process is signed out."""
     g.staff = g.keyring = None
@@ -74,18 +77,11 @@ def load_signed_in_staff():
     g.staff, g.keyring = member, keyring
 
 
-def login_required(view):
-    """Send anyone not signed in to the sign-in page."""
-    @functools.wraps(view)
-    def wrapped(**kwargs):
-        if g.staff is None:
-            return redirect(url_for("auth.login"))
-        return view(**kwargs)
-    return wrapped
+def allowed(action):
+    """Allow only staff whose role may do this action (see permissions.MAY): sign-in for nobody, a kind 403
+    for the others."""
+    roles = MAY[action]
 
-
-def role_required(*roles):
-    """Allow only staff with one of these roles; others get a kind 403 page."""
     def decorator(view):
         @functools.wraps(view)
         def wrapped(**kwargs):
@@ -94,15 +90,20 @@ def role_required(*roles):
             if g.staff.role not in roles:
                 return error_page(403)
             return view(**kwargs)
+        wrapped.permission = action  # read by the test that walks every route
         return wrapped
     return decorator
+
+
+# Any signed-in member of staff.
+login_required = allowed("use_the_console")
 
 
 def home_url(member) -> str:
     """Where a member of staff starts: the coordinator at the rota, school IT (who reads no worry) at the staff list,
     everyone else at the worry queue."""
     if member.role == "coordinator":
-        return url_for("pals.rota")
+        return url_for("rota.rota")
     if member.role == "it_admin":
         return url_for("people.staff_list")
     if member.role == "staff":
@@ -120,11 +121,12 @@ def forget_keyrings_of(staff_id: int) -> None:
             _pending_sign_ins().pop(token, None)
 
 
-@bp.app_context_processor
 def signed_in_context():
     # formdata=None: the sign-out button never reads this request's body, which may be the reason
     # an error page is being drawn (too big, not a form) and must not be read again.
-    return {"staff_member": g.get("staff"), "logout_form": LogoutForm(formdata=None) if g.get("staff") else None}
+    member = g.get("staff")
+    return {"staff_member": member, "logout_form": LogoutForm(formdata=None) if member else None,
+            "may": lambda action: member is not None and may(member.role, action)}
 
 
 @bp.get("/healthz")
@@ -140,7 +142,7 @@ def login():
     form = LoginForm()
     if request.method == "GET":
         return render_template("console/login.html", form=form)
-    status = form_problem(form, "The sign-in page had expired. Please sign in again.")
+    status = check(form, "The sign-in page had expired. Please sign in again.")
     if status:
         return render_template("console/login.html", form=form), status
     db = get_db()
@@ -199,8 +201,9 @@ def second_factor():
     form = CodeForm()
     if request.method == "GET":
         return render_template("console/two_factor_code.html", form=form)
-    if not form.validate():
-        return render_template("console/two_factor_code.html", form=form), 400 if form.csrf_token.errors else 422
+    status = check(form, CODE_EXPIRED)
+    if status:
+        return render_template("console/two_factor_code.html", form=form), status
     db = get_db()
     if staff.is_locked(db, pending.member.email):
         return _code_refused(pending, form, "console/two_factor_code.html")
@@ -229,9 +232,9 @@ def enrol():
     template = "console/two_factor_setup.html"
     if request.method == "GET":
         return render_template(template, form=form, **_enrol_context(pending))
-    if not form.validate():
-        return render_template(template, form=form, **_enrol_context(pending)), \
-            400 if form.csrf_token.errors else 422
+    status = check(form, CODE_EXPIRED)
+    if status:
+        return render_template(template, form=form, **_enrol_context(pending)), status
     db = get_db()
     step = two_factor.matching_step(pending.new_secret, form.code.data, None)
     if step is None or staff.is_locked(db, pending.member.email):
@@ -264,8 +267,8 @@ def logout():
 @login_required
 def change_password():
     form = PasswordForm()
-    if request.method == "GET" or not form.validate():
-        status = 200 if request.method == "GET" else (400 if form.csrf_token.errors else 422)
+    status = 200 if request.method == "GET" else check(form, PASSWORD_EXPIRED)
+    if status:
         return render_template("console/password.html", form=form), status
     db = get_db()
     try:

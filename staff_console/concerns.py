@@ -5,24 +5,22 @@ from datetime import datetime, timedelta, timezone
 from flask import Blueprint, g, redirect, render_template, request, url_for
 from wtforms.fields.choices import SelectChoice
 
-from worrybox import clock, concerns, roster, staff
+from worrybox import clock, concerns, roster
 from worrybox.recipients import NoRecipients
 from worrybox_web import form_problem, get_db, get_pupil_keys
 
-from .auth import role_required
+from .auth import allowed
 from .forms import ConcernForm
 
 bp = Blueprint("concerns", __name__)
 
-# Every adult in school may log a concern ("no threshold"); logging one lets nobody read anything.
-CONCERN_ROLES = tuple(staff.ROLES)
 OLDEST = timedelta(days=366)
 NO_MATCH = "No child on the roster matches that. Try part of their first name, or their class (like 4B)."
 CHOOSE_CHILD = "Find the child and choose them."
 
 
-@bp.app_template_filter("concern_category")
 def concern_category(value):
+    """Show a concern's category in words (a template filter)."""
     return concerns.CATEGORIES.get(value, value or "—")
 
 
@@ -51,7 +49,7 @@ def _page(form, found, status=200, searched=False):
 
 
 @bp.route("/concern", methods=["GET", "POST"])
-@role_required(*CONCERN_ROLES)
+@allowed("log_a_concern")
 def log_concern():
     if request.method == "GET":
         form = ConcernForm(formdata=None, happened_at=_now_in_school().replace(tzinfo=None, second=0, microsecond=0))
@@ -91,6 +89,6 @@ def log_concern():
 
 
 @bp.get("/concern/sent")
-@role_required(*CONCERN_ROLES)
+@allowed("log_a_concern")
 def concern_sent():
     return render_template("console/concern_sent.html")

@@ -1,15 +1,14 @@
 """The kiosk's settings: its starting language, how soon an untouched page clears, and the named tablets."""
 
-from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 
 from worrybox import tablets
-from worrybox.db import set_setting, write_transaction
-from worrybox.audit import audit
+from worrybox.db import set_setting
 from worrybox_web import get_db
 
-from .auth import role_required
+from .auth import allowed
+from .common import Refused, save
 from .forms import ButtonForm, KioskSettingsForm, TabletForm
-from .pals import SETTINGS_ROLES, _check
 
 bp = Blueprint("kiosk_admin", __name__)
 
@@ -24,47 +23,50 @@ def _render(settings_form=None, tablet_form=None, status=200):
     ), status
 
 
+def _save(form, show_again, change, confirmation):
+    """Save a kiosk setting, audited as settings_changed, and come back to this page."""
+    return save(form, show_again, change, url_for("kiosk_admin.kiosk_settings"), confirmation,
+                event="settings_changed")
+
+
 @bp.get("/kiosk")
-@role_required(*SETTINGS_ROLES)
+@allowed("change_school_settings")
 def kiosk_settings():
     return _render()
 
 
 @bp.post("/kiosk")
-@role_required(*SETTINGS_ROLES)
+@allowed("change_school_settings")
 def save_kiosk_settings():
     form = KioskSettingsForm()
-    status = _check(form)
-    if status:
-        return _render(settings_form=form, status=status)
-    db = get_db()
-    with write_transaction(db):
+
+    def change(db):
         set_setting(db, "kiosk_language", form.kiosk_language.data)
         set_setting(db, "kiosk_idle_seconds", str(form.kiosk_idle_seconds.data))
-        audit(db, "settings_changed", staff_id=g.staff.id, detail="kiosk_language, kiosk_idle_seconds")
-    return redirect(url_for("kiosk_admin.kiosk_settings"), 303)
+        return "kiosk_language, kiosk_idle_seconds"
+    return _save(form, lambda status: _render(settings_form=form, status=status), change, "Kiosk settings saved.")
 
 
 @bp.post("/kiosk/tablets")
-@role_required(*SETTINGS_ROLES)
+@allowed("change_school_settings")
 def add_tablet():
     form = TabletForm()
-    status = _check(form)
-    if status:
-        return _render(tablet_form=form, status=status)
-    db = get_db()
-    tablets.add_tablet(db, form.name.data)
-    audit(db, "settings_changed", staff_id=g.staff.id, detail="tablet added")
-    return redirect(url_for("kiosk_admin.kiosk_settings"), 303)
+
+    def change(db):
+        tablets.add_tablet(db, form.name.data)
+        return "tablet added"
+    return _save(form, lambda status: _render(tablet_form=form, status=status), change, "Tablet added.")
 
 
 @bp.post("/kiosk/tablets/remove")
-@role_required(*SETTINGS_ROLES)
+@allowed("change_school_settings")
 def remove_tablet():
-    form = ButtonForm()
     name = request.form.get("name", "")
-    if _check(form) or tablets.known_tablet(get_db(), name) is None:
-        return redirect(url_for("kiosk_admin.kiosk_settings"), 303)
-    tablets.remove_tablet(get_db(), name)
-    audit(get_db(), "settings_changed", staff_id=g.staff.id, detail="tablet removed")
-    return redirect(url_for("kiosk_admin.kiosk_settings"), 303)
+    back = redirect(url_for("kiosk_admin.kiosk_settings"), 303)
+
+    def change(db):
+        if tablets.known_tablet(db, name) is None:
+            raise Refused(lambda: back)
+        tablets.remove_tablet(db, name)
+        return "tablet removed"
+    return _save(ButtonForm(), lambda status: back, change, "Tablet removed.")

@@ -7,14 +7,13 @@ from worrybox.staff import ROLES, AccountError
 from worrybox.audit import audit
 from worrybox_web import get_db, get_pupil_keys
 
-from .auth import forget_keyrings_of, role_required
+from .auth import allowed, forget_keyrings_of
+from .common import BUTTON_EXPIRED, ID, button_expired, check
 from .forms import AddStaffForm, ButtonForm, ResetPasswordForm, RosterForm, RotateTeamKeyForm
-from .pals import BUTTON_EXPIRED, ID, _check
 from worrybox.db import write_transaction
 
 bp = Blueprint("people", __name__)
 
-STAFF_ADMINS = ("dsl", "it_admin")
 # School IT manages accounts, but never one that holds the team key: it could not give one the key anyway.
 IT_ADMIN_MANAGES = ("head", "teacher", "coordinator", "it_admin")
 STAFF_URL = "/staff/<%s:staff_id>" % ID
@@ -51,16 +50,16 @@ def _member_or_404(staff_id):
 
 
 @bp.get("/staff")
-@role_required(*STAFF_ADMINS)
+@allowed("manage_staff_and_roster")
 def staff_list():
     return _render()
 
 
 @bp.post("/staff")
-@role_required(*STAFF_ADMINS)
+@allowed("manage_staff_and_roster")
 def add_staff():
     form = _add_form(posted=True)
-    status = _check(form)
+    status = check(form)
     if status:
         return _render(add_form=form, status=status)
     db = get_db()
@@ -80,12 +79,12 @@ def add_staff():
 
 
 @bp.post(STAFF_URL + "/remove")
-@role_required(*STAFF_ADMINS)
+@allowed("manage_staff_and_roster")
 def remove_staff(staff_id):
     member = _member_or_404(staff_id)
     if member.role not in _manageable_roles():
         abort(403)
-    if not ButtonForm().validate():
+    if button_expired():
         return _render(message=BUTTON_EXPIRED, status=400)
     try:
         staff.remove_staff(get_db(), staff_id, by_staff_id=g.staff.id)
@@ -110,18 +109,18 @@ def _render_reset(member, form, status=200):
 
 
 @bp.get(STAFF_URL + "/password")
-@role_required("dsl")
+@allowed("reset_a_password")
 def reset_password_page(staff_id):
     member = _someone_else_to_reset(staff_id)
     return _render_reset(member, ResetPasswordForm(formdata=None))
 
 
 @bp.post(STAFF_URL + "/password")
-@role_required("dsl")
+@allowed("reset_a_password")
 def reset_password(staff_id):
     member = _someone_else_to_reset(staff_id)
     form = ResetPasswordForm()
-    status = _check(form)
+    status = check(form)
     if status:
         return _render_reset(member, form, status)
     db = get_db()
@@ -138,10 +137,10 @@ def reset_password(staff_id):
 
 
 @bp.post("/staff/team-key")
-@role_required("dsl")
+@allowed("make_a_new_team_key")
 def rotate_team_key():
     form = RotateTeamKeyForm()
-    status = _check(form)
+    status = check(form)
     if status:
         return _render(rotate_form=form, status=status)
     db = get_db()
@@ -171,16 +170,16 @@ def _render_roster(form=None, problems=None, imported=None, status=200):
 
 
 @bp.get("/roster")
-@role_required(*STAFF_ADMINS)
+@allowed("manage_staff_and_roster")
 def roster_page():
     return _render_roster()
 
 
 @bp.post("/roster")
-@role_required(*STAFF_ADMINS)
+@allowed("manage_staff_and_roster")
 def import_roster():
     form = RosterForm()
-    status = _check(form)
+    status = check(form)
     if status:
         return _render_roster(form, status=status)
     try:

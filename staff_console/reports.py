@@ -9,13 +9,10 @@ from worrybox import clock, periods, report
 from worrybox.audit import audit
 from worrybox_web import get_db
 
-from .auth import role_required
+from .auth import allowed
 
 bp = Blueprint("reports", __name__)
 
-# Who may open the governors' report (numbers only, never a name). The one place to change it: the
-# `governor` role arrives with issue 11 (branch `trust`); until it lands no account has that role.
-REPORT_ROLES = ("dsl", "deputy", "head", "governor")
 ONLY_FIXED_PERIODS = ("A report covers a half-term, a term or a school year, chosen from the list: never other dates, "
                       "so that small numbers cannot be worked out by comparing one range with another.")
 UNKNOWN_PERIOD = "That period is not one a report can cover. Choose one from the list."
@@ -39,7 +36,7 @@ def _period():
 
 
 @bp.get("/report")
-@role_required(*REPORT_ROLES)
+@allowed("read_the_governors_report")
 def governor_report():
     period, refused = _period()
     choices = periods.choices(_today())
@@ -55,7 +52,7 @@ def governor_report():
 
 
 @bp.get("/report.csv")
-@role_required(*REPORT_ROLES)
+@allowed("read_the_governors_report")
 def governor_report_csv():
     period, refused = _period()
     if refused:

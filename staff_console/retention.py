@@ -1,22 +1,20 @@
-"""How long closed worries are kept: the setting, and what the next daily run will delete."""
+"""How long closed worries are kept, and the "to review for deletion" list only the DSL confirms."""
 
 from datetime import datetime, timedelta, timezone
 
 from flask import Blueprint, g, redirect, render_template, request, url_for
 
 from worrybox import retention
-from worrybox.db import get_setting, write_transaction
-from worrybox.audit import audit
+from worrybox.db import get_setting
 from worrybox_web import get_db
 
-from .auth import role_required
+from .auth import allowed
+from .common import button_expired, save
 from .forms import ButtonForm, RetentionForm
-from .pals import SAFEGUARDING, _check
 
 bp = Blueprint("retention", __name__)
 
 
-@bp.app_template_filter("deleted_after")
 def deleted_after(closed_at):
     """The day a closed worry becomes due for deletion, as an ISO time for |localtime."""
     if not closed_at:
@@ -37,36 +35,30 @@ def _render(form=None, status=200):
 
 
 @bp.get("/retention")
-@role_required(*SAFEGUARDING)
+@allowed("choose_how_long_worries_are_kept")
 def retention_settings():
     return _render()
 
 
 @bp.post("/retention")
-@role_required(*SAFEGUARDING)
+@allowed("choose_how_long_worries_are_kept")
 def save_retention():
     form = RetentionForm()
-    status = _check(form)
-    if status:
-        return _render(form, status)
-    db = get_db()
-    with write_transaction(db):
-        if form.retention_days.data != retention.retention_days(db):
-            retention.set_retention_days(db, form.retention_days.data)
-            audit(db, "settings_changed", staff_id=g.staff.id,
-                  detail="retention_days %d" % form.retention_days.data)
-    return redirect(url_for("retention.retention_settings"), 303)
 
-
-# Confirming the list is a DSL's decision alone: nothing is deleted any other way.
-CONFIRMERS = ("dsl",)
+    def change(db):
+        if form.retention_days.data == retention.retention_days(db):
+            return None
+        retention.set_retention_days(db, form.retention_days.data)
+        return "retention_days %d" % form.retention_days.data
+    return save(form, lambda status: _render(form, status), change, url_for("retention.retention_settings"),
+                "How long closed worries are kept was saved.", event="settings_changed")
 
 
 @bp.post("/retention/review")
-@role_required(*CONFIRMERS)
+@allowed("confirm_deletions")
 def confirm_review():
     """Delete exactly the worries of the review list the DSL was shown and confirmed (those still on it)."""
-    if not ButtonForm().validate():
+    if button_expired():
         return _render(status=400)
     chosen = [int(value) for value in request.form.getlist("worry") if value.isdigit() and len(value) < 19]
     retention.confirm_deletion(get_db(), chosen, g.staff.id)

@@ -8,13 +8,13 @@ from markupsafe import Markup
 from worrybox import clock, periods, report
 from worrybox_web import get_db
 
-from .auth import role_required
+from .auth import allowed
 
 bp = Blueprint("themes", __name__)
 
 
 @bp.get("/themes")
-@role_required("teacher")
+@allowed("see_circle_time_themes")
 def circle_time():
     db = get_db()
     period = periods.containing(clock.school_time(db, datetime.now(timezone.utc)).date(), "half-term")

@@ -7,28 +7,28 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 from worrybox import casework, clock, hear_back, throttle, worries
 from worrybox.choices import FEELINGS, PLACES, STATUSES, TALK_TO, TOPICS, label
 from worrybox.languages import ENGLISH_NAMES, LANGUAGES
-from worrybox_web import form_problem, get_db, get_pupil_keys
+from worrybox_web import get_db, get_pupil_keys
 from worrybox_web.errors import error_page
 
 from .auth import login_required
+from .common import ID, WORRY_BUTTON_EXPIRED, Refused, save
 from .forms import ActionForm, ButtonForm, ReplyForm
 
 bp = Blueprint("triage", __name__)
 
-# SQLite's largest integer: a bigger worry number is a page that does not exist, not an OverflowError.
-WORRY_URL = "/worries/<int(max=9223372036854775807):worry_id>"
+WORRY_URL = "/worries/<%s:worry_id>" % ID
+NOTE_EXPIRED = "That page had expired. Your note is still here: press Save again."
+REPLY_EXPIRED = "That page had expired. Your reply is still here: press Send again."
 # The queue counts pranks over this many days.
 PRANK_DAYS = 30
 
 
-@bp.app_template_filter("choice")
 def choice_label(value, kind):
     """Show a stored choice in words: {{ worry.feeling|choice('feeling') }}."""
     return label({"feeling": FEELINGS, "topic": TOPICS, "place": PLACES, "talk_to": TALK_TO,
                   "status": STATUSES}[kind], value)
 
 
-@bp.app_template_filter("language_name")
 def language_name(code):
     """A language as staff read it: 'اردو (Urdu)'."""
     name = LANGUAGES.get(code, (code, "ltr"))[0]
@@ -83,45 +83,46 @@ def _render_worry(opened, form, status=200, reply_form=None, follow_ups=None):
                            reply=_reply_section(opened.id, reply_form)), status
 
 
-@bp.post(WORRY_URL)
-@login_required
-def act_on_worry(worry_id):
-    form = ActionForm()
-    status = form_problem(form, "That page had expired. Your note is still here: press Save again.")
-    if status:
-        return _render_worry(_open_or_abort(worry_id), form, status)
+def _change_worry(change):
+    """Run a change to a worry (the core audits it): 404 or 403 if it is missing or this keyring cannot open it."""
     try:
-        casework.record_action(get_db(), worry_id, g.keyring, status=form.status.data, note=form.note.data or "")
+        change()
     except LookupError:
         abort(404)
     except casework.NotAllowed:
         abort(403)
-    return redirect(url_for("triage.worry", worry_id=worry_id), 303)
 
 
-def refuse_worry_button(worry_id):
-    """For a one-button change to a worry: 404 or 403 unless this keyring opens it, a kind 400 if the page
-    expired; None when the change may go ahead."""
+@bp.post(WORRY_URL)
+@login_required
+def act_on_worry(worry_id):
+    form = ActionForm()
+    return save(form, lambda status: _render_worry(_open_or_abort(worry_id), form, status),
+                lambda db: _change_worry(lambda: casework.record_action(
+                    db, worry_id, g.keyring, status=form.status.data, note=form.note.data or "")),
+                url_for("triage.worry", worry_id=worry_id), "Saved.", expired=NOTE_EXPIRED)
+
+
+def worry_button(worry_id, change, confirmation):
+    """A one-button change to a worry: 404 or 403 unless this keyring opens it, a kind 400 if the page expired;
+    otherwise change(db) (which audits), and back to the worry with a confirmation."""
     try:
-        allowed = casework.can_open(get_db(), worry_id, g.keyring)
+        may_open = casework.can_open(get_db(), worry_id, g.keyring)
     except LookupError:
         abort(404)
-    if not allowed:
+    if not may_open:
         abort(403)
-    if not ButtonForm().validate():
-        return error_page(400, "That page had expired, so nothing was changed. Go back and press the button again.")
-    return None
+    return save(ButtonForm(), lambda status: error_page(status, WORRY_BUTTON_EXPIRED), change,
+                url_for("triage.worry", worry_id=worry_id), confirmation)
 
 
 @bp.post(WORRY_URL + "/not-real")
 @login_required
 def mark_not_real(worry_id):
     """Mark a worry "not a real worry" (a prank), or undo that; only staff whose key opens it may."""
-    refused = refuse_worry_button(worry_id)
-    if refused:
-        return refused
-    throttle.mark_not_real(get_db(), worry_id, g.staff.id, not_real=request.form.get("undo") != "y")
-    return redirect(url_for("triage.worry", worry_id=worry_id), 303)
+    not_real = request.form.get("undo") != "y"
+    return worry_button(worry_id, lambda db: throttle.mark_not_real(db, worry_id, g.staff.id, not_real=not_real),
+                        "Marked as not a real worry." if not_real else "Marked as a real worry again.")
 
 
 # Replying to the child, who sees it at the kiosk -------------------------------------------------
@@ -140,19 +141,21 @@ def _reply_section(worry_id, reply_form=None):
 @login_required
 def reply_to_child(worry_id):
     form = ReplyForm()
-    status = form_problem(form, "That page had expired. Your reply is still here: press Send again.")
-    if status:
+
+    def show_again(status):
         opened = _open_or_abort(worry_id)
         return _render_worry(opened, ActionForm(formdata=None, status=opened.status), status, reply_form=form)
-    try:
-        casework.send_reply(get_db(), worry_id, g.keyring, get_pupil_keys(), phrase=form.phrase.data or None,
-                            words=form.words.data or "", find_child_today=form.find_child_today.data)
-    except LookupError:
-        abort(404)
-    except casework.NotAllowed:
-        abort(403)
-    except casework.CannotHearBack:
-        opened = _open_or_abort(worry_id)
+
+    def cannot_hear_back():
         form.form_errors.append("This child did not choose a picture code, so a reply cannot reach them.")
-        return _render_worry(opened, ActionForm(formdata=None, status=opened.status), 409, reply_form=form)
-    return redirect(url_for("triage.worry", worry_id=worry_id, _anchor="reply"), 303)
+        return show_again(409)
+
+    def change(db):
+        try:
+            _change_worry(lambda: casework.send_reply(
+                db, worry_id, g.keyring, get_pupil_keys(), phrase=form.phrase.data or None,
+                words=form.words.data or "", find_child_today=form.find_child_today.data))
+        except casework.CannotHearBack:
+            raise Refused(cannot_hear_back)
+    return save(form, show_again, change, url_for("triage.worry", worry_id=worry_id, _anchor="reply"),
+                "Reply sent. The child sees it at the kiosk.", expired=REPLY_EXPIRED)

@@ -10,14 +10,12 @@ from worrybox.db import write_transaction
 from worrybox_web import form_problem, get_db, get_pupil_keys
 from worrybox_web.errors import error_page
 
-from .auth import role_required
+from .auth import allowed
 from .forms import ButtonForm, PatternRuleForm
+from .permissions import may
 
 bp = Blueprint("watch", __name__)
 
-SAFEGUARDING = ("dsl", "deputy")
-# Choosing the rules is the DSL's, like the other safeguarding settings.
-RULE_CHOOSERS = ("dsl",)
 
 
 def _watch_list():
@@ -41,17 +39,17 @@ def _watch_list():
 
 def _page(form=None, status=200):
     return render_template("console/watch.html", lists=_watch_list(), form=form or PatternRuleForm(formdata=None),
-                           button_form=ButtonForm(formdata=None), may_choose=g.staff.role in RULE_CHOOSERS), status
+                           button_form=ButtonForm(formdata=None), may_choose=may(g.staff.role, "choose_pattern_rules")), status
 
 
 @bp.get("/watch")
-@role_required(*SAFEGUARDING)
+@allowed("see_children_to_watch")
 def children_to_watch():
     return _page()
 
 
 @bp.post("/watch/rules")
-@role_required(*RULE_CHOOSERS)
+@allowed("choose_pattern_rules")
 def add_rule():
     form = PatternRuleForm()
     status = form_problem(form, "That page had expired. Your rule is still here: press Add again.")
@@ -67,7 +65,7 @@ def add_rule():
 
 
 @bp.post("/watch/rules/<int(max=9223372036854775807):rule_id>/remove")
-@role_required(*RULE_CHOOSERS)
+@allowed("choose_pattern_rules")
 def remove_rule(rule_id):
     if not ButtonForm().validate():
         return error_page(400, "That page had expired, so nothing was changed. Go back and press the button again.")

@@ -353,3 +353,41 @@ def test_screenshots_of_the_start_screen_and_worry_form(browser, kiosk_url, lang
         context.close()
     for name in ("start", "worry"):
         assert (folder / ("%s-%s.png" % (language, name))).stat().st_size > 10_000
+
+
+# The staff console on a laptop screen.
+
+@pytest.fixture(scope="module")
+def console_url(school):
+    port = free_port()
+    server = gunicorn_app("console", school["data_dir"], port)
+    try:
+        server.wait_until_healthy(port)
+        yield url(port, "")
+    finally:
+        server.stop()
+
+
+def test_the_console_menu_wraps_between_items_never_inside_a_label_at_1024_px_and_narrower(browser, console_url):
+    # Narrower widths stand in for 1024 px with a wider system font or zoomed text: the menu has to wrap.
+    context = browser.new_context(viewport={"width": 1024, "height": 768})
+    page = context.new_page()
+    page.set_default_timeout(10000)
+    try:
+        page.goto(console_url + "/login")
+        page.fill("input[name=email]", "dsl@school.example")
+        page.fill("input[name=password]", DSL_PASSWORD)
+        page.click("form.narrow button[type=submit]")
+        expect(page.locator(".console-nav")).to_be_visible()
+        for width in (1024, 960, 900, 840, 780, 720, 660, 600):
+            page.set_viewport_size({"width": width, "height": 768})
+            links = page.eval_on_selector_all(".console-nav a", """links => links.map(link => ({
+                label: link.textContent.trim(), boxes: link.getClientRects().length,
+                height: link.getBoundingClientRect().height, line: parseFloat(getComputedStyle(link).lineHeight)}))""")
+            assert len(links) >= 10, "the DSL's whole menu is shown"
+            broken = [link["label"] for link in links if link["boxes"] != 1 or link["height"] > 1.5 * link["line"]]
+            assert broken == [], "at %d px these menu labels wrap mid-label: %s" % (width, broken)
+            # The menu itself fits (a table of worries on the page may scroll sideways at 600 px; the menu never).
+            assert page.evaluate("document.querySelector('.console-nav').getBoundingClientRect().right") <= width
+    finally:
+        context.close()

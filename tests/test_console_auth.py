@@ -9,17 +9,22 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import DSL_EMAIL, DSL_PASSWORD, ConsoleHelper, csrf_token
+from conftest import DSL_EMAIL, DSL_PASSWORD, TEACHER_EMAIL, TEACHER_PASSWORD, ConsoleHelper, KioskHelper, csrf_token
+from kiosk import create_app as create_kiosk
 from staff_console import create_app as create_console
+from staff_console.permissions import MAY
+from worrybox import keys
 from worrybox import staff as staff_accounts
 from worrybox.config import Paths, create_secrets
 from worrybox.db import connect, migrate
-from worrybox.school import APP_NAMES
+from worrybox.school import APP_NAMES, open_school
 
 WRONG_PASSWORD = "WRONG-PASSWORD-CANARY 71x"
 UNKNOWN_EMAIL = "nobody.here@school.example"
 COOKIE = "worrybox_console"
 PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.healthz"}
+# Steps of signing in and out, which guard themselves: they need a half-finished sign-in or a session, not a role.
+SIGN_IN_STEPS = {"auth.second_factor", "auth.enrol", "auth.logout"}
 # HEAD and OPTIONS are answered by Flask for every rule; every other method a rule lists is walked.
 AUTOMATIC_METHODS = {"HEAD", "OPTIONS"}
 
@@ -108,23 +113,67 @@ def _database_state(db):
     return counts, db.execute("SELECT id, status FROM worries ORDER BY id").fetchall()
 
 
+@pytest.fixture(scope="module")
+def every_role(school_template, tmp_path_factory):
+    """One school with a worry and a console client signed in for each role, shared by the route walk: a refused
+    request changes nothing, so one school serves every route."""
+    import shutil
+    data_dir = tmp_path_factory.mktemp("every-role") / "school"
+    shutil.copytree(school_template[0], data_dir)
+    db = open_school(Paths(data_dir))
+    team_keys = keys.team_keys_of(keys.unlock_keyring(db, 1, DSL_PASSWORD), db)
+    accounts = {"dsl": (DSL_EMAIL, DSL_PASSWORD), "teacher": (TEACHER_EMAIL, TEACHER_PASSWORD)}
+    for role in set(staff_accounts.ROLES) - set(accounts):
+        email, password = "%s@school.example" % role, "%s password 123" % role
+        staff_accounts.create_staff(db, email, role.title(), role, password,
+                                    team_keys=team_keys if role in keys.KEY_HOLDING_ROLES else None)
+        accounts[role] = (email, password)
+    kiosk = KioskHelper(create_kiosk({"DATA_DIR": data_dir, "TESTING": True}).test_client())
+    # Worry 1 exists, so a route that shows or changes a worry has something it could leak or change.
+    assert kiosk.post(text="LOGGED-OUT-CANARY", feeling="sad").status_code == 303
+    app = create_console({"DATA_DIR": data_dir, "TESTING": True})
+    clients = {None: app.test_client()}
+    for role, (email, password) in accounts.items():
+        clients[role] = app.test_client()
+        assert ConsoleHelper(clients[role]).login(email, password).status_code == 303, role
+    yield app, clients, db
+    db.close()
+
+
+def test_every_console_route_is_guarded_by_the_permission_table(every_role):
+    app = every_role[0]
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in PUBLIC_ENDPOINTS | SIGN_IN_STEPS:
+            continue
+        action = getattr(app.view_functions[rule.endpoint], "permission", None)
+        assert action in MAY, "%s is not guarded by an action in permissions.MAY" % rule.endpoint
+
+
 @pytest.mark.parametrize("method, path, endpoint", CONSOLE_ROUTES,
                          ids=["%s %s (%s)" % route for route in CONSOLE_ROUTES])
-def test_logged_out_request_is_sent_to_sign_in_and_changes_nothing(method, path, endpoint, child, console, db):
-    # Worry 1 exists, so a route that shows or changes a worry has something it could leak or change.
-    assert child.post(text="LOGGED-OUT-CANARY", feeling="sad").status_code == 303
+def test_a_route_sends_the_signed_out_to_sign_in_and_refuses_other_roles_changing_nothing(
+        method, path, endpoint, every_role):
+    app, clients, db = every_role
     before = _database_state(db)
     # A POST carries a plausible form but no CSRF token. It is redirected, not refused with a 4xx: there is no
     # app-wide CSRF check, and each view's sign-in guard runs before the view reads its form, so an anonymous
     # POST never reaches the CSRF check at all. (auth.logout is not guarded; with no session it has nothing
     # to end and redirects to sign-in too.)
     data = {"status": "closed", "note": "anonymous note", "name": "anonymous"} if method == "POST" else None
-    response = console.open(path, method=method, data=data)
+    response = clients[None].open(path, method=method, data=data)
     assert response.status_code in (302, 303), "%s %s answered %d, not a redirect" % (
         method, path, response.status_code)
     assert _path(response.headers["Location"]) == "/login", "%s %s redirected elsewhere" % (method, path)
     assert "LOGGED-OUT-CANARY" not in response.get_data(as_text=True)
     assert _database_state(db) == before, "%s %s changed the database while logged out" % (method, path)
+    # Every role the table does not allow is refused with the kind 403 page, whatever it posts.
+    action = getattr(app.view_functions[endpoint], "permission", None)
+    refused = [role for role in staff_accounts.ROLES if action in MAY and role not in MAY[action]]
+    for role in refused:
+        response = clients[role].open(path, method=method, data=data)
+        assert response.status_code == 403, "%s %s answered %d to %s" % (method, path, response.status_code, role)
+        assert "LOGGED-OUT-CANARY" not in response.get_data(as_text=True)
+        assert _database_state(db) == before, "%s %s changed the database for %s" % (method, path, role)
 
 
 # Wrong passwords and lock-out.
