@@ -12,7 +12,7 @@ def create_app(test_config=None):
     app.extensions["worrybox_keyrings"] = {}
     from . import (audit_log, auth, bookings, common, escalations, kiosk_admin, mediators, people, permissions, pupils,
                    reports, retention, rota, settings, triage)
-    from . import actions, concerns, themes, watch
+    from . import actions, concerns, survey, themes, watch
 
     app.before_request(auth.load_signed_in_staff)
     app.context_processor(auth.signed_in_context)
@@ -27,6 +27,6 @@ def create_app(test_config=None):
     app.context_processor(actions.follow_up_context)
     app.jinja_env.globals["key_holding_roles"] = permissions.SAFEGUARDING
     for module in (auth, triage, rota, mediators, bookings, escalations, settings, kiosk_admin, reports, audit_log,
-                   people, pupils, retention, concerns, actions, watch, themes):
+                   people, pupils, retention, concerns, actions, watch, themes, survey):
         app.register_blueprint(module.bp)
     return app

@@ -387,3 +387,13 @@ class PatternRuleForm(FlaskForm):
     def validate_topic(self, field):
         if field.data and self.kind.data != "worries":
             raise ValidationError("Only a rule about worries can have a topic.")
+
+
+# The "How safe do you feel?" survey --------------------------------------------------------------
+
+
+class SurveyWindowForm(FlaskForm):
+    """Open the survey at the kiosk for some school days."""
+
+    opens_on = DateField("First day", validators=[InputRequired("Choose the first day, like 2026-12-07.")])
+    closes_on = DateField("Last day", validators=[InputRequired("Choose the last day, like 2026-12-11.")])

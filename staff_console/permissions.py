@@ -28,6 +28,9 @@ MAY = {
     "confirm_deletions": ("dsl",),
     # Topics and places of their own class this half-term, as numbers only.
     "see_circle_time_themes": ("teacher",),
+    # The "How safe do you feel?" survey: the team opens it; the head reads the results too.
+    "open_the_survey": SAFEGUARDING,
+    "read_the_survey_results": (*SAFEGUARDING, "head"),
     "choose_how_long_worries_are_kept": SAFEGUARDING,
     # The rota, the mediators and their bookings (never what a child wrote).
     "run_the_mediators": (*SAFEGUARDING, "coordinator"),

@@ -534,3 +534,42 @@ def _m0013_pattern_rules(db: Database) -> None:
         "CREATE UNIQUE INDEX escalations_one_open_per_rule ON escalations (pupil_ref, rule_id) "
         "WHERE status = 'open' AND reason = 'pattern'",
     )
+
+
+@migrations(name="0014_pupil_safety_survey")
+def _m0014_pupil_safety_survey(db: Database) -> None:
+    _run(
+        db,
+        # When the "How safe do you feel?" survey is offered at the kiosk: school days, both ends included.
+        """
+        CREATE TABLE survey_windows (
+            id INTEGER PRIMARY KEY,
+            opens_on TEXT NOT NULL,
+            closes_on TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            created_by INTEGER REFERENCES staff(id),
+            closed_early_at TEXT
+        )
+        """,
+        # One child's answers, anonymous: no pseudonym, no tablet, no time finer than the day; only the class
+        # or year group they chose, the language and the age group of the kiosk.
+        """
+        CREATE TABLE survey_responses (
+            id INTEGER PRIMARY KEY,
+            window_id INTEGER NOT NULL REFERENCES survey_windows(id),
+            answered_on TEXT NOT NULL,
+            class_name TEXT,
+            year_group TEXT,
+            language TEXT NOT NULL DEFAULT 'en'
+        )
+        """,
+        """
+        CREATE TABLE survey_answers (
+            response_id INTEGER NOT NULL REFERENCES survey_responses(id),
+            question TEXT NOT NULL,
+            answer TEXT NOT NULL CHECK (answer IN ('yes', 'sometimes', 'no')),
+            PRIMARY KEY (response_id, question)
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX survey_responses_by_day ON survey_responses (answered_on)",
+    )

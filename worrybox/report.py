@@ -203,6 +203,8 @@ def governor_report(db, period: periods.Period) -> Report:
         Row("Children who visited more than once", *total(visitor_sql)),
     ]))
 
+    sections.append(_survey_section(db, spans))
+
     low, high = _bounds(db, period.start, period.end)
     weeks = []
     monday = period.start - timedelta(days=period.start.weekday())
@@ -217,6 +219,19 @@ def governor_report(db, period: periods.Period) -> Report:
     acknowledged = db.execute("SELECT created_at, acknowledged_at FROM escalations WHERE created_at >= ? "
                               "AND created_at < ? AND " + NOT_A_PRANK, [low, high]).fetchall()
     return Report(period, before, sections, weeks, _hours_between(first_read), _hours_between(acknowledged))
+
+
+def _survey_section(db, spans) -> Section:
+    """The "How safe do you feel?" survey: how many answered, and for each question how many said yes, or not."""
+    from .survey import QUESTIONS, counts, responses
+
+    now, before = [counts(db, *span) for span in spans]
+    rows = [Row("Children who answered", *[sum(responses(db, *span).values()) for span in spans])]
+    for question, (words, _picture) in QUESTIONS.items():
+        rows.append(Row("%s: yes" % words, now[question]["yes"], before[question]["yes"]))
+        rows.append(Row("%s: sometimes or no" % words, now[question]["sometimes"] + now[question]["no"],
+                        before[question]["sometimes"] + before[question]["no"]))
+    return Section("survey", "How safe children feel (the kiosk survey)", rows)
 
 
 def report_csv(report: Report) -> str:
