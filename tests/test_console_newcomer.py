@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from conftest import PUPILS, TEACHER_EMAIL, TEACHER_PASSWORD, csrf_token
-from worrybox import keys, worries
+from worrybox import worries
 from worrybox.config import Paths
 from worrybox.school import pupil_keys
+from worrybox.recipients import worry_recipients
 
 ROOT = Path(__file__).resolve().parent.parent
 CANARY = "NEWCOMER-CANARY my dad shouts"
@@ -75,7 +76,7 @@ def test_a_save_refused_for_an_expired_page_shows_no_confirmation(staff, console
 
 def test_the_queue_says_a_median_of_1_minute_not_1_minutes(db, staff, console):
     now = datetime.now(timezone.utc)
-    worry_id, _ = worries.post_worry(db, keys.worry_recipients(db), worries.NewWorry(
+    worry_id, _ = worries.post_worry(db, worry_recipients(db), worries.NewWorry(
         submission_id="median-one", feeling="sad", text="a worry"), at=now - timedelta(minutes=1))
     db.execute("UPDATE worries SET first_opened_at = ? WHERE id = ?", [now.isoformat(timespec="microseconds"),
                                                                         worry_id])
@@ -86,7 +87,7 @@ def test_the_queue_says_a_median_of_1_minute_not_1_minutes(db, staff, console):
 
 def test_an_exported_case_is_audited_as_1_worry_not_1_worries(data_dir, db, staff, console):
     ref = pupil_keys(Paths(data_dir)).pupil_ref(AMIRA.pupil_id)
-    worries.post_worry(db, keys.worry_recipients(db), worries.NewWorry(
+    worries.post_worry(db, worry_recipients(db), worries.NewWorry(
         submission_id="export-one", feeling="sad", text="a worry", pupil=AMIRA, pupil_ref=ref))
     staff.login()
     assert console.get("/pupils/%s/export" % ref).status_code == 200
