@@ -80,14 +80,6 @@ def log_concern(db, staff_id: int, concern: NewConcern, at: datetime | None = No
     return worry_id
 
 
-def concerns_logged_by(db, staff_id: int, limit: int = 20) -> list[dict]:
-    """What a member of staff has logged lately: when and the category only, never the words or the child."""
-    rows = db.execute("SELECT created_at, concern_category FROM worries WHERE logged_by = ? "
-                      "ORDER BY id DESC LIMIT ?", [staff_id, limit]).fetchall()
-    return [{"created_at": created_at, "category": CATEGORIES.get(category, category)}
-            for created_at, category in rows]
-
-
 def search_pupils(db, pupil_keys, words: str, limit: int = 20) -> list[tuple[str, Pupil]]:
     """Children on the roster whose name or class matches what was typed: (pseudonym, pupil), by name."""
     words = " ".join(words.lower().split())
