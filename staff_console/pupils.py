@@ -37,7 +37,8 @@ def _case_or_abort(pupil_ref):
 @allowed("see_a_childs_picture")
 def pupil(pupil_ref):
     case = _case_or_abort(pupil_ref)
-    return render_template("console/pupil.html", case=case, whole_picture=may(g.staff.role, "see_a_childs_whole_picture"))
+    return render_template("console/pupil.html", case=case,
+                           whole_picture=may(g.staff.role, "see_a_childs_whole_picture"))
 
 
 @bp.get("/pupils/<pupil_ref>/export")
