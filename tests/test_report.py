@@ -210,3 +210,19 @@ def test_the_dsl_sees_who_opened_which_worry_in_the_audit_log(child, staff, cons
 def test_only_the_dsl_sees_the_audit_log(staff, console):
     staff.login(TEACHER_EMAIL, TEACHER_PASSWORD)
     assert console.get("/audit").status_code == 403
+
+
+def test_for_any_counts_no_hidden_count_is_a_shown_total_minus_shown_rows():
+    from hypothesis import given, strategies as st
+
+    @given(st.lists(st.integers(min_value=0, max_value=60), min_size=2, max_size=9))
+    def check(rows):
+        shown_rows = [report.shown(n) for n in rows]
+        total = report.shown(sum(rows))
+        visible = [int(s) for s in shown_rows if s != report.FEWER_THAN]
+        for n, s in zip(rows, shown_rows):
+            if s == report.FEWER_THAN:
+                assert total == report.FEWER_THAN or int(total) - sum(visible) != n
+                assert all(a - b != n for a in visible for b in visible)
+
+    check()
