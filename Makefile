@@ -3,21 +3,32 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install browser translations screenshots clean bench
+.PHONY: run test install install-run browser translations screenshots clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# Re-install whenever pyproject.toml changes; the stamp file remembers the last install.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+# Re-install whenever pyproject.toml changes. Running needs only the app's own packages; the tests also need
+# Playwright, Hypothesis and the rest of the test extras. One stamp file each, so switching between
+# `make run` and `make test` installs only what is missing.
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-install: $(VENV)/.installed
+# What running needs (`make run`).
+install-run: $(VENV)/.installed-run
+
+# Everything, test extras included (`make test`, and for working on Worry Box).
+install: $(VENV)/.installed-test
 
 # Re-extract the kiosk's words and merge them into every language's catalogue (then translate, then compile).
-translations: install
+translations: install-run
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -k lazy_gettext --no-location --omit-header --sort-output \
 	    -o translations/messages.pot .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
@@ -36,8 +47,9 @@ browser:
 screenshots: install browser
 	WORRYBOX_SCREENSHOTS=1 $(BIN)/python -m pytest tests/test_browser.py -k screenshots -q
 
-run: install
-	$(BIN)/worrybox demo --data-dir ./demo-data
+# DEMO_OPTIONS passes more options to `worrybox demo`, e.g. DEMO_OPTIONS="--kiosk-port 8100 --console-port 8101".
+run: install-run
+	$(BIN)/worrybox demo --data-dir ./demo-data $(DEMO_OPTIONS)
 
 test: install browser
 	$(BIN)/python -m pytest

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from worrybox import escalation, roster, worries
 from worrybox.config import Paths
-from worrybox.db import connect, migrate, set_setting
+from worrybox.db import connect, migrate, set_setting, write_transaction
 from worrybox.new_school import init_school
 from worrybox.school import open_school, pupil_keys
 from worrybox.recipients import worry_recipients
@@ -67,7 +67,7 @@ def seed_worries(data_dir: Path, count: int) -> None:
     spacing = timedelta(days=1) / POSTS_PER_DAY
     first = now - spacing * count
     text = "A worry from the benchmark's history. My friend said I can't sit with them any more at lunch."
-    with db.atomic():
+    with write_transaction(db):
         for number in range(count):
             pupil = rng.choice(pupils) if number % NAMED_EVERY == 0 else None
             worries.post_worry(db, recipients, worries.NewWorry(
@@ -125,7 +125,7 @@ def create_visits_db(path: Path, total: int, at: datetime) -> list[str]:
         for _ in range(total - made):
             yield rng.choice(others), _iso(at - days * rng.uniform(0, 3 * 365)), rng.choice(("worry", "chat"))
 
-    with db.atomic():
+    with write_transaction(db):
         db.conn.executemany("INSERT INTO visits (pupil_ref, at, kind) VALUES (?, ?, ?)", rows())
     db.close()
     return probes

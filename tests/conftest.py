@@ -1,12 +1,15 @@
-"""Shared fixtures: a school set up once per run and copied for each test, apps, clients, helpers."""
+"""Fixtures: a school set up once per run and copied for each test, the two apps, their clients, servers.
 
-import re
+Whatever tests share that is not a fixture (the template school's people, CSRF, helpers to drive the apps,
+real servers) is in helpers.py: tests import that, never this file.
+"""
+
 import shutil
 
 import pytest
 
-from servers import Server
-
+from helpers import (DSL_EMAIL, DSL_PASSWORD, OTHER_TEACHER_EMAIL, OTHER_TEACHER_PASSWORD, PUPILS, TEACHER_EMAIL,
+                     TEACHER_PASSWORD, ConsoleHelper, KioskHelper, Server)
 from kiosk import create_app as create_kiosk
 from staff_console import create_app as create_console
 from worrybox import roster, two_factor
@@ -14,20 +17,6 @@ from worrybox.config import Paths
 from worrybox.new_school import init_school
 from worrybox.school import open_school, pupil_keys
 from worrybox.staff import create_staff
-
-DSL_EMAIL = "dsl@school.example"
-DSL_PASSWORD = "correct horse battery"
-TEACHER_EMAIL = "teacher.4b@school.example"
-TEACHER_PASSWORD = "teacher password 4b"
-OTHER_TEACHER_EMAIL = "teacher.5c@school.example"
-OTHER_TEACHER_PASSWORD = "teacher password 5c"
-PUPILS = [
-    roster.Pupil("P001", "Amira", "Qureshi", "4B"),
-    roster.Pupil("P002", "Tomasz", "Zielinski", "4B"),
-    roster.Pupil("P003", "Harjit", "Sandhu", "5C"),
-]
-
-_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
 
 
 @pytest.fixture(scope="session")
@@ -85,58 +74,15 @@ def console(console_app):
     return console_app.test_client()
 
 
-def csrf_token(html: str) -> str:
-    """Return the CSRF token a page's form carries."""
-    match = _CSRF.search(html)
-    assert match, "page has no CSRF token"
-    return match.group(1) or match.group(2)
-
-
-def hidden_value(html: str, name: str) -> str:
-    match = re.search(r'<input[^>]*name="%s"[^>]*value="([^"]*)"|<input[^>]*value="([^"]*)"[^>]*name="%s"'
-                      % (name, name), html)
-    assert match, "page has no field %s" % name
-    return match.group(1) if match.group(1) is not None else match.group(2)
-
-
-class KioskHelper:
-    """Drive the kiosk as a child would: load the form, then post it."""
-
-    def __init__(self, client):
-        self.client = client
-
-    def form(self, path="/worry"):
-        page = self.client.get(path).get_data(as_text=True)
-        return {"csrf_token": csrf_token(page), "submission_id": hidden_value(page, "submission_id")}
-
-    def post(self, **fields):
-        data = self.form()
-        data.update(fields)
-        return self.client.post("/worry", data=data)
-
-
-class ConsoleHelper:
-    """Sign in and out of the console."""
-
-    def __init__(self, client):
-        self.client = client
-
-    def login(self, email=DSL_EMAIL, password=DSL_PASSWORD):
-        token = csrf_token(self.client.get("/login").get_data(as_text=True))
-        return self.client.post("/login", data={"email": email, "password": password, "csrf_token": token})
-
-    def logout(self):
-        token = csrf_token(self.client.get("/").get_data(as_text=True))
-        return self.client.post("/logout", data={"csrf_token": token})
-
-
 @pytest.fixture
 def child(kiosk):
+    """A child at the kiosk's test client: .form() and .post(**fields)."""
     return KioskHelper(kiosk)
 
 
 @pytest.fixture
-def staff(console):
+def staff_member(console):
+    """A member of staff at the console's test client: .login() (the DSL unless told) and .logout()."""
     return ConsoleHelper(console)
 
 

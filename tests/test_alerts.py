@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from aiosmtpd.controller import Controller
 
-from conftest import PUPILS
+from helpers import PUPILS
 from worrybox import alerts, mediators
 from worrybox.school import pupil_keys
 from worrybox.config import Paths

@@ -9,13 +9,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from conftest import DSL_PASSWORD
-from test_cli import worrybox
+from helpers import DSL_PASSWORD, worrybox
 from worrybox import casework, keys
 from worrybox.backup import LAST_BACKUP_SETTING, MEMBERS
 from worrybox.config import Paths
 from worrybox.db import set_setting
 from worrybox.school import open_school
+
+pytestmark = pytest.mark.slow  # backups, restores and checks through the `worrybox` command
 
 CANARY = "BACKUP-CANARY the dinner lady shouts at me"
 

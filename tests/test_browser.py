@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from conftest import DSL_PASSWORD
-from servers import ROOT, free_port, gunicorn_app, url
+from helpers import DSL_PASSWORD, ROOT, free_port, gunicorn_app, url
 from worrybox import casework, keys, mediators
 from worrybox.config import Paths
 from worrybox.db import set_setting
@@ -29,8 +28,9 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practi
 # privacy timeout the school asked for (its length is a school setting), not a time limit on a task.
 AXE_RULES_OFF = {"meta-refresh": {"enabled": False}}
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() or not AXE.exists(),
-                                reason="run `make test`: it installs Chromium and axe-core")
+pytestmark = [pytest.mark.slow,  # Chromium against the kiosk under gunicorn
+              pytest.mark.skipif(not Path(CHROMIUM).exists() or not AXE.exists(),
+                                 reason="run `make test`: it installs Chromium and axe-core")]
 
 
 @pytest.fixture(scope="module")

@@ -6,12 +6,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
-from servers import free_port, gunicorn_app, url
+from helpers import DSL_PASSWORD, free_port, gunicorn_app, url
 from worrybox import casework, keys
 from worrybox.config import Paths
 from worrybox.school import open_school
 from worrybox.staff import create_staff
-from conftest import DSL_PASSWORD
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -20,7 +19,8 @@ PHONE = {"width": 390, "height": 844}
 SUPERVISOR_EMAIL, SUPERVISOR_PASSWORD = "lunch@school.example", "lunchtime supervisor pw"
 CANARY = "PHONE-CANARY she was crying by the gate and would not say why"
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="run `make test`: it installs Chromium")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="run `make test`: it installs Chromium")]
 
 
 @pytest.fixture

@@ -1,31 +1,21 @@
 """The `worrybox` command line, run as school IT would run it: a real process, real files."""
 
-import os
 import re
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import DSL_EMAIL, DSL_PASSWORD
+from helpers import DSL_EMAIL, DSL_PASSWORD, worrybox
 from worrybox import keys, roster
 from worrybox.config import Paths
 from worrybox.school import open_school, pupil_keys
 from worrybox.staff import find_staff_id
 
-WORRYBOX = Path(sys.executable).parent / "worrybox"
+pytestmark = pytest.mark.slow  # every test runs the `worrybox` command as a process
+
 RECOVERY_CODE = re.compile(r"\b[A-Z2-7]{4}(?:-[A-Z2-7]{4}){7}\b")
 NEW_PASSWORD = "a long enough password"
-
-
-def worrybox(*args, env=None):
-    """Run the `worrybox` command with no data directory in the environment unless one is given."""
-    environment = {name: value for name, value in os.environ.items() if name != "WORRYBOX_DATA_DIR"}
-    environment.update(env or {})
-    return subprocess.run([str(WORRYBOX), *map(str, args)], capture_output=True, text=True, env=environment,
-                          stdin=subprocess.DEVNULL, timeout=60)
 
 
 def write(path: Path, content) -> Path:

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from conftest import DSL_PASSWORD, PUPILS, ConsoleHelper, TEACHER_EMAIL, TEACHER_PASSWORD, csrf_token
+from helpers import DSL_PASSWORD, PUPILS, ConsoleHelper, TEACHER_EMAIL, TEACHER_PASSWORD, csrf_token
 from worrybox import casework, concerns, keys
 from worrybox.config import Paths
 from worrybox.school import pupil_keys
@@ -32,9 +32,9 @@ def _log(console, **fields):
     return console.post("/concern", data=data), ref
 
 
-def test_a_lunchtime_supervisor_logs_a_concern_that_reaches_the_chronology_and_the_queue(supervisor, staff, console,
+def test_a_lunchtime_supervisor_logs_a_concern_that_reaches_the_chronology_and_the_queue(supervisor, staff_member, console,
                                                                                             db, console_app):
-    assert staff.login(SUPERVISOR_EMAIL, SUPERVISOR_PASSWORD).headers["Location"].endswith("/concern")
+    assert staff_member.login(SUPERVISOR_EMAIL, SUPERVISOR_PASSWORD).headers["Location"].endswith("/concern")
     response, ref = _log(console)
     assert response.status_code == 303 and response.headers["Location"].endswith("/concern/sent")
     row = db.execute("SELECT id, logged_by, concern_category, place, pupil_ref FROM worries").fetchone()
@@ -52,9 +52,9 @@ def test_a_lunchtime_supervisor_logs_a_concern_that_reaches_the_chronology_and_t
     assert "logged a staff concern: a mark or injury" in picture and CANARY in picture
 
 
-def test_the_writer_can_open_nothing_not_even_their_own_concern(supervisor, staff, console, db, child):
+def test_the_writer_can_open_nothing_not_even_their_own_concern(supervisor, staff_member, console, db, child):
     child.post(text="a child's own worry", feeling="sad")
-    staff.login(SUPERVISOR_EMAIL, SUPERVISOR_PASSWORD)
+    staff_member.login(SUPERVISOR_EMAIL, SUPERVISOR_PASSWORD)
     _log(console)
     concern_id = db.execute("SELECT id FROM worries WHERE logged_by IS NOT NULL").fetchone()[0]
     # Sealed to the team key alone: nothing of theirs can open it, in the database or through the console.
@@ -71,8 +71,8 @@ def test_the_writer_can_open_nothing_not_even_their_own_concern(supervisor, staf
     assert CANARY not in console.get("/concern/sent").get_data(as_text=True)
 
 
-def test_a_concern_with_mistakes_comes_back_with_everything_typed(supervisor, staff, console, db):
-    staff.login(SUPERVISOR_EMAIL, SUPERVISOR_PASSWORD)
+def test_a_concern_with_mistakes_comes_back_with_everything_typed(supervisor, staff_member, console, db):
+    staff_member.login(SUPERVISOR_EMAIL, SUPERVISOR_PASSWORD)
     response, _ref = _log(console, category="", happened_at="2099-01-01T10:00")
     page = response.get_data(as_text=True)
     assert response.status_code == 422
@@ -103,8 +103,8 @@ def test_a_child_checking_by_name_never_hears_of_a_concern_about_them(supervisor
     assert hear_back.ways_to_check(db, 1) == {"by_name": False, "by_pictures": False}
 
 
-def test_a_teacher_can_log_a_concern_too_and_cannot_open_it(staff, console, db):
-    staff.login(TEACHER_EMAIL, TEACHER_PASSWORD)
+def test_a_teacher_can_log_a_concern_too_and_cannot_open_it(staff_member, console, db):
+    staff_member.login(TEACHER_EMAIL, TEACHER_PASSWORD)
     response, _ref = _log(console)
     assert response.status_code == 303
     assert console.get("/worries/1").status_code == 403

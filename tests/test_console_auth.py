@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import DSL_EMAIL, DSL_PASSWORD, TEACHER_EMAIL, TEACHER_PASSWORD, ConsoleHelper, KioskHelper, csrf_token
+from helpers import DSL_EMAIL, DSL_PASSWORD, TEACHER_EMAIL, TEACHER_PASSWORD, ConsoleHelper, KioskHelper, csrf_token
 from kiosk import create_app as create_kiosk
 from staff_console import create_app as create_console
 from staff_console.permissions import MAY
@@ -178,8 +178,8 @@ def test_a_route_sends_the_signed_out_to_sign_in_and_refuses_other_roles_changin
 
 # Wrong passwords and lock-out.
 
-def test_wrong_password_is_refused_with_401_and_a_generic_message(staff, console):
-    response = staff.login(password=WRONG_PASSWORD)
+def test_wrong_password_is_refused_with_401_and_a_generic_message(staff_member, console):
+    response = staff_member.login(password=WRONG_PASSWORD)
     assert response.status_code == 401
     page = response.get_data(as_text=True)
     assert "We could not sign you in with that email and password" in _notice(page)
@@ -197,10 +197,10 @@ def test_unknown_email_gets_the_same_status_and_message_as_a_wrong_password(cons
 
 
 def test_the_sixth_try_is_refused_even_with_the_right_password_in_every_process_until_15_minutes_pass(
-        data_dir, staff, console, db):
+        data_dir, staff_member, console, db):
     for _ in range(staff_accounts.MAX_FAILURES):
-        assert staff.login(password=WRONG_PASSWORD).status_code == 401
-    locked_out = staff.login(password=DSL_PASSWORD)
+        assert staff_member.login(password=WRONG_PASSWORD).status_code == 401
+    locked_out = staff_member.login(password=DSL_PASSWORD)
     assert locked_out.status_code == 401
     assert "We could not sign you in" in locked_out.get_data(as_text=True)
     assert not _signed_in(console)
@@ -215,11 +215,11 @@ def test_the_sixth_try_is_refused_even_with_the_right_password_in_every_process_
     assert _signed_in(second_process)
 
 
-def test_lock_out_counts_failures_whatever_the_case_of_the_email(staff, console):
+def test_lock_out_counts_failures_whatever_the_case_of_the_email(staff_member, console):
     for email in ("DSL@school.example", "dsl@SCHOOL.example", " Dsl@School.Example", "DSL@SCHOOL.EXAMPLE",
                   "dsl@school.EXAMPLE"):
-        assert staff.login(email, WRONG_PASSWORD).status_code == 401
-    assert staff.login().status_code == 401
+        assert staff_member.login(email, WRONG_PASSWORD).status_code == 401
+    assert staff_member.login().status_code == 401
     assert not _signed_in(console)
 
 
@@ -232,21 +232,21 @@ def test_sign_in_works_again_once_the_failures_are_older_than_15_minutes(db):
     assert signed_in is not None and signed_in[0].email == DSL_EMAIL
 
 
-def test_four_wrong_tries_do_not_lock_the_account(staff, console):
+def test_four_wrong_tries_do_not_lock_the_account(staff_member, console):
     for _ in range(staff_accounts.MAX_FAILURES - 1):
-        assert staff.login(password=WRONG_PASSWORD).status_code == 401
-    assert staff.login().status_code == 303
+        assert staff_member.login(password=WRONG_PASSWORD).status_code == 401
+    assert staff_member.login().status_code == 303
     assert _signed_in(console)
 
 
 # The session id.
 
-def test_the_session_id_changes_at_sign_in(console_app, staff, console, db):
+def test_the_session_id_changes_at_sign_in(console_app, staff_member, console, db):
     console.get("/login")
     before = _cookie(console)
     assert before is not None, "the sign-in page should set a cookie (it holds the CSRF secret)"
     assert _session_token(console_app, console) is None
-    assert staff.login().status_code == 303
+    assert staff_member.login().status_code == 303
     after = _cookie(console)
     token = _session_token(console_app, console)
     assert after != before and token
@@ -258,11 +258,11 @@ def test_the_session_id_changes_at_sign_in(console_app, staff, console, db):
     assert _signed_in(_client_with_cookie(console_app, after))
 
 
-def test_signing_in_twice_gives_two_different_session_ids(console_app, staff, console, db):
-    staff.login()
+def test_signing_in_twice_gives_two_different_session_ids(console_app, staff_member, console, db):
+    staff_member.login()
     first = _session_token(console_app, console)
-    staff.logout()
-    staff.login()
+    staff_member.logout()
+    staff_member.login()
     second = _session_token(console_app, console)
     other_browser = console_app.test_client()
     ConsoleHelper(other_browser).login()
@@ -274,11 +274,11 @@ def test_signing_in_twice_gives_two_different_session_ids(console_app, staff, co
 
 # Signing out.
 
-def test_after_sign_out_the_old_cookie_is_sent_to_sign_in(console_app, staff, console, db):
-    staff.login()
+def test_after_sign_out_the_old_cookie_is_sent_to_sign_in(console_app, staff_member, console, db):
+    staff_member.login()
     old_cookie = _cookie(console)
     token = _session_token(console_app, console)
-    response = staff.logout()
+    response = staff_member.logout()
     assert response.status_code == 303 and _path(response.headers["Location"]) == "/login"
     replay = _client_with_cookie(console_app, old_cookie)
     response = replay.get("/")
@@ -290,8 +290,8 @@ def test_after_sign_out_the_old_cookie_is_sent_to_sign_in(console_app, staff, co
 
 
 @pytest.mark.parametrize("token", [None, "forged-token"], ids=["no CSRF token", "forged CSRF token"])
-def test_sign_out_without_a_valid_csrf_token_leaves_you_signed_in(token, staff, console, db):
-    staff.login()
+def test_sign_out_without_a_valid_csrf_token_leaves_you_signed_in(token, staff_member, console, db):
+    staff_member.login()
     response = console.post("/logout", data={} if token is None else {"csrf_token": token})
     assert response.status_code == 400
     assert "you are still signed in" in response.get_data(as_text=True)
@@ -301,8 +301,8 @@ def test_sign_out_without_a_valid_csrf_token_leaves_you_signed_in(token, staff, 
 
 # Idle and long sessions.
 
-def test_a_session_idle_for_more_than_30_minutes_is_signed_out(console_app, staff, console, db):
-    staff.login()
+def test_a_session_idle_for_more_than_30_minutes_is_signed_out(console_app, staff_member, console, db):
+    staff_member.login()
     db.execute("UPDATE staff_sessions SET last_seen_at = ?", [_ago(minutes=31)])
     response = console.get("/")
     assert response.status_code == 302 and _path(response.headers["Location"]) == "/login"
@@ -310,22 +310,23 @@ def test_a_session_idle_for_more_than_30_minutes_is_signed_out(console_app, staf
     assert console_app.extensions["worrybox_keyrings"] == {}, "the unlocked keys must be dropped too"
 
 
-def test_a_session_idle_for_29_minutes_is_still_signed_in(staff, console, db):
-    staff.login()
+def test_a_session_idle_for_29_minutes_is_still_signed_in(staff_member, console, db):
+    staff_member.login()
     db.execute("UPDATE staff_sessions SET last_seen_at = ?", [_ago(minutes=29)])
     assert _signed_in(console)
 
 
-def test_a_session_older_than_12_hours_is_signed_out_even_when_in_use(staff, console, db):
-    staff.login()
+def test_a_session_older_than_12_hours_is_signed_out_even_when_in_use(staff_member, console, db):
+    staff_member.login()
     db.execute("UPDATE staff_sessions SET created_at = ?", [_ago(hours=12, minutes=1)])
     assert not _signed_in(console)
 
 
 # Restarts and the other app's cookie.
 
-def test_a_restarted_console_sends_an_old_session_to_sign_in_and_ends_it(data_dir, console_app, staff, console, db):
-    staff.login()
+def test_a_restarted_console_sends_an_old_session_to_sign_in_and_ends_it(data_dir, console_app, staff_member,
+                                                                          console, db):
+    staff_member.login()
     cookie = _cookie(console)
     assert _signed_in(_client_with_cookie(console_app, cookie)), "control: the cookie works in its own process"
     restarted = create_console({"DATA_DIR": data_dir, "TESTING": True})
@@ -348,11 +349,11 @@ def test_the_console_cookie_is_hidden_from_scripts_and_other_sites(console_app):
     assert "HttpOnly" in set_cookie and "SameSite=Strict" in set_cookie
 
 
-def test_a_kiosk_cookie_is_not_a_console_sign_in(kiosk_app, kiosk, console_app, staff, console):
+def test_a_kiosk_cookie_is_not_a_console_sign_in(kiosk_app, kiosk, console_app, staff_member, console):
     kiosk.get("/worry")
     assert not _signed_in(_client_with_cookie(console_app, kiosk.get_cookie("worrybox_kiosk").value))
     # Even a kiosk-signed cookie carrying a live session id is refused: each app signs with its own secret.
-    staff.login()
+    staff_member.login()
     token = _session_token(console_app, console)
     kiosk_signed = kiosk_app.session_interface.get_signing_serializer(kiosk_app).dumps({"token": token})
     assert not _signed_in(_client_with_cookie(console_app, kiosk_signed))
@@ -383,13 +384,13 @@ def test_every_sign_in_attempt_is_audited_and_no_password_is_kept(console_app, d
             assert WRONG_PASSWORD.encode() not in content and DSL_PASSWORD.encode() not in content
 
 
-def test_the_sign_in_page_never_echoes_the_password(staff):
-    page = staff.login(password=WRONG_PASSWORD).get_data(as_text=True)
+def test_the_sign_in_page_never_echoes_the_password(staff_member):
+    page = staff_member.login(password=WRONG_PASSWORD).get_data(as_text=True)
     assert WRONG_PASSWORD not in page
     assert 'value="%s"' % DSL_EMAIL in page, "the email is kept so only the password needs typing again"
 
 
-def test_a_signed_in_page_offers_sign_out_with_a_csrf_token(staff, console):
-    staff.login()
+def test_a_signed_in_page_offers_sign_out_with_a_csrf_token(staff_member, console):
+    staff_member.login()
     page = console.get("/").get_data(as_text=True)
     assert 'action="/logout"' in page and csrf_token(page)

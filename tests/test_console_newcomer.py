@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PUPILS, TEACHER_EMAIL, TEACHER_PASSWORD, csrf_token
+from helpers import PUPILS, TEACHER_EMAIL, TEACHER_PASSWORD, csrf_token
 from worrybox import worries
 from worrybox.config import Paths
 from worrybox.school import pupil_keys
@@ -55,10 +55,10 @@ SAVES = {
 
 @pytest.mark.parametrize("page, action, fields, words", SAVES.values(), ids=SAVES.keys())
 def test_every_console_save_says_it_worked_once_without_repeating_what_was_typed(
-        page, action, fields, words, child, staff, console):
+        page, action, fields, words, child, staff_member, console):
     assert child.post(text=CANARY, feeling="sad", first_animal="cat", second_animal="dog",
                       third_animal="fish").status_code == 303
-    staff.login()
+    staff_member.login()
     response = _post_from(console, page, action, fields)
     assert response.status_code == 303, _html(response)[:2000]
     shown = _confirmation(_html(console.get(response.headers["Location"])))
@@ -67,29 +67,29 @@ def test_every_console_save_says_it_worked_once_without_repeating_what_was_typed
     assert _confirmation(_html(console.get(page))) is None, "a confirmation is shown once"
 
 
-def test_a_save_refused_for_an_expired_page_shows_no_confirmation(staff, console):
-    staff.login()
+def test_a_save_refused_for_an_expired_page_shows_no_confirmation(staff_member, console):
+    staff_member.login()
     response = console.post("/retention", data={"retention_days": "400", "csrf_token": "stale"})
     assert response.status_code == 400 and _confirmation(_html(response)) is None
     assert "That page had expired" in _html(response)
 
 
-def test_the_queue_says_a_median_of_1_minute_not_1_minutes(db, staff, console):
+def test_the_queue_says_a_median_of_1_minute_not_1_minutes(db, staff_member, console):
     now = datetime.now(timezone.utc)
     worry_id, _ = worries.post_worry(db, worry_recipients(db), worries.NewWorry(
         submission_id="median-one", feeling="sad", text="a worry"), at=now - timedelta(minutes=1))
     db.execute("UPDATE worries SET first_opened_at = ? WHERE id = ?", [now.isoformat(timespec="microseconds"),
                                                                         worry_id])
-    staff.login()
+    staff_member.login()
     page = " ".join(_html(console.get("/")).split())
     assert "a median of 1 minute after" in page
 
 
-def test_an_exported_case_is_audited_as_1_worry_not_1_worries(data_dir, db, staff, console):
+def test_an_exported_case_is_audited_as_1_worry_not_1_worries(data_dir, db, staff_member, console):
     ref = pupil_keys(Paths(data_dir)).pupil_ref(AMIRA.pupil_id)
     worries.post_worry(db, worry_recipients(db), worries.NewWorry(
         submission_id="export-one", feeling="sad", text="a worry", pupil=AMIRA, pupil_ref=ref))
-    staff.login()
+    staff_member.login()
     assert console.get("/pupils/%s/export" % ref).status_code == 200
     detail = db.execute("SELECT detail FROM audit_log WHERE event = 'export'").fetchone()[0]
     assert detail.endswith(": 1 worry, 0 chats, 0 escalations")
@@ -105,8 +105,8 @@ def test_every_page_links_a_favicon_that_is_served(app, request):
     assert icon.status_code == 200 and icon.mimetype == "image/svg+xml" and b"<svg" in icon.data
 
 
-def test_a_refused_member_of_staff_stays_in_the_console_with_its_menu_and_sign_out(staff, console):
-    staff.login(TEACHER_EMAIL, TEACHER_PASSWORD)
+def test_a_refused_member_of_staff_stays_in_the_console_with_its_menu_and_sign_out(staff_member, console):
+    staff_member.login(TEACHER_EMAIL, TEACHER_PASSWORD)
     page = _html(console.get("/settings"))
     assert "That is not for this account" in page
     assert 'class="console-nav"' in page and ">Sign out</button>" in page and "Tom Baker" in page
@@ -124,9 +124,9 @@ def _rule(css, selector):
     return match.group(1)
 
 
-def test_marking_buttons_do_not_look_like_save(child, staff, console):
+def test_marking_buttons_do_not_look_like_save(child, staff_member, console):
     assert child.post(text="a worry", feeling="sad").status_code == 303
-    staff.login()
+    staff_member.login()
     page = _html(console.get("/worries/1"))
     save = re.search(r'<button class="([^"]+)" type="submit">Save</button>', page).group(1)
     for label in ("Mark as a child-protection concern", "Not a real worry"):
@@ -143,11 +143,11 @@ def test_the_console_menu_wraps_between_items_never_inside_a_label():
     assert re.search(r"flex-wrap:\s*wrap", _rule(css, ".console-nav"))
 
 
-def test_an_expired_password_page_says_so_and_keeps_the_old_password(staff, console):
-    staff.login()
+def test_an_expired_password_page_says_so_and_keeps_the_old_password(staff_member, console):
+    staff_member.login()
     response = console.post("/password", data={"current_password": "correct horse battery",
                                                "new_password": "a brand new password 9", "confirm":
                                                "a brand new password 9", "csrf_token": "stale"})
     assert response.status_code == 400 and "your password was not changed" in _html(response)
-    staff.logout()
-    assert staff.login().headers["Location"].endswith("/")
+    staff_member.logout()
+    assert staff_member.login().headers["Location"].endswith("/")

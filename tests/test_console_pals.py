@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from conftest import PUPILS, TEACHER_EMAIL, TEACHER_PASSWORD, csrf_token
+from helpers import PUPILS, TEACHER_EMAIL, TEACHER_PASSWORD, csrf_token
 from worrybox import clock, escalation, mediators, worries
 from worrybox.config import Paths
 from worrybox.school import pupil_keys
@@ -26,10 +26,10 @@ def refs(data_dir):
 
 
 @pytest.fixture
-def coordinator(db, staff):
+def coordinator(db, staff_member):
     """A mediator coordinator (no team key) and a helper to sign them in."""
     create_staff(db, COORDINATOR_EMAIL, "Cara Jones", "coordinator", COORDINATOR_PASSWORD)
-    return lambda: staff.login(COORDINATOR_EMAIL, COORDINATOR_PASSWORD)
+    return lambda: staff_member.login(COORDINATOR_EMAIL, COORDINATOR_PASSWORD)
 
 
 @pytest.fixture
@@ -81,14 +81,14 @@ def test_a_coordinator_signing_in_lands_on_the_rota_and_the_queue_says_there_is_
     assert queue.status_code == 200 and "You have no worries to read" in _html(queue)
 
 
-def test_the_dsl_still_lands_on_the_worry_queue(staff):
-    response = staff.login()
+def test_the_dsl_still_lands_on_the_worry_queue(staff_member):
+    response = staff_member.login()
     assert response.status_code == 303 and response.headers["Location"].endswith("/")
 
 
 @pytest.mark.parametrize("path", ["/rota", "/mediators", "/bookings", "/escalations", "/settings"])
-def test_a_class_teacher_is_refused_every_mediator_and_safeguarding_page(path, staff, console):
-    staff.login(TEACHER_EMAIL, TEACHER_PASSWORD)
+def test_a_class_teacher_is_refused_every_mediator_and_safeguarding_page(path, staff_member, console):
+    staff_member.login(TEACHER_EMAIL, TEACHER_PASSWORD)
     response = console.get(path)
     assert response.status_code == 403 and "That is not for this account" in _html(response)
 
@@ -99,16 +99,16 @@ def test_the_coordinator_is_refused_escalations_and_settings(path, coordinator, 
     assert console.get(path).status_code == 403
 
 
-def test_the_menu_offers_each_role_only_the_pages_it_may_use(coordinator, staff, console):
+def test_the_menu_offers_each_role_only_the_pages_it_may_use(coordinator, staff_member, console):
     coordinator()
     menu = _html(console.get("/rota"))
     assert 'href="/bookings"' in menu and 'href="/escalations"' not in menu and 'href="/settings"' not in menu
-    staff.logout()
-    staff.login()
+    staff_member.logout()
+    staff_member.login()
     menu = _html(console.get("/"))
     assert all('href="%s"' % path in menu for path in ("/rota", "/mediators", "/bookings", "/escalations", "/settings"))
-    staff.logout()
-    staff.login(TEACHER_EMAIL, TEACHER_PASSWORD)
+    staff_member.logout()
+    staff_member.login(TEACHER_EMAIL, TEACHER_PASSWORD)
     assert 'href="/rota"' not in _html(console.get("/"))
 
 
@@ -142,9 +142,9 @@ def test_the_coordinator_adds_a_slot_with_mediators_and_sees_it_on_the_rota(coor
     assert _audit(db, "rota_changed") == ["slot 1 added: Wednesday 12:15-12:45, 4 places, 2 mediators"]
 
 
-def test_changing_a_slots_mediators_shows_the_new_names(staff, console, db, pals):
+def test_changing_a_slots_mediators_shows_the_new_names(staff_member, console, db, pals):
     slot_id = mediators.add_slot(db, 0, "12:00", "12:30", "the Library", 2, [pals["P001"]])
-    staff.login()
+    staff_member.login()
     response = _post(console, "/rota", "/rota/%d/mediators" % slot_id,
                      {"slot%d-mediators" % slot_id: pals["P002"]}, prefix="slot%d-" % slot_id)
     assert response.status_code == 303
@@ -171,9 +171,9 @@ def test_a_paused_slot_is_shown_paused_and_not_offered_until_it_is_resumed(coord
                                           "slot %d resumed" % slot_id]
 
 
-def test_a_pause_that_ended_yesterday_is_refused_kindly(staff, console, db, pals):
+def test_a_pause_that_ended_yesterday_is_refused_kindly(staff_member, console, db, pals):
     slot_id = mediators.add_slot(db, 0, "12:00", "12:30", "the Library", 2, [])
-    staff.login()
+    staff_member.login()
     yesterday = (_school_today(db) - timedelta(days=1)).isoformat()
     prefix = "slot%d-" % slot_id
     response = _post(console, "/rota", "/rota/%d/pause" % slot_id, {prefix + "until": yesterday}, prefix)
@@ -183,9 +183,9 @@ def test_a_pause_that_ended_yesterday_is_refused_kindly(staff, console, db, pals
     assert mediators.get_slot(db, slot_id).paused_until is None
 
 
-def test_a_removed_slot_leaves_the_rota(staff, console, db):
+def test_a_removed_slot_leaves_the_rota(staff_member, console, db):
     slot_id = mediators.add_slot(db, 4, "09:00", "09:20", "the Hall", 1, [])
-    staff.login()
+    staff_member.login()
     assert "the Hall" in _html(console.get("/rota"))
     assert _post(console, "/rota", "/rota/%d/remove" % slot_id, {}).status_code == 303
     assert "the Hall" not in _html(console.get("/rota")) and mediators.slots(db) == []
@@ -216,21 +216,21 @@ def test_a_slot_that_ends_before_it_starts_is_refused_kindly_and_keeps_what_was_
     ({"mediators": "not-a-mediator"}, "no longer on the list"),
 ], ids=["capacity in words", "capacity too big", "hour 25", "Sunday", "no such day", "long place", "NUL in place",
         "unknown mediator"])
-def test_bad_slot_input_gets_a_kind_message_never_an_error_page(fields, message, staff, console, db):
-    staff.login()
+def test_bad_slot_input_gets_a_kind_message_never_an_error_page(fields, message, staff_member, console, db):
+    staff_member.login()
     response = _add_slot(console, **fields)
     assert response.status_code == 422 and message in _html(response)
     assert mediators.slots(db) == []
 
 
-def test_a_time_typed_without_a_leading_zero_is_stored_as_hh_mm(staff, console, db):
-    staff.login()
+def test_a_time_typed_without_a_leading_zero_is_stored_as_hh_mm(staff_member, console, db):
+    staff_member.login()
     assert _add_slot(console, start_time="9:05", end_time="9.35").status_code == 303
     assert [(s.start_time, s.end_time) for s in mediators.slots(db)] == [("09:05", "09:35")]
 
 
-def test_an_expired_rota_page_keeps_what_was_typed(staff, console, db):
-    staff.login()
+def test_an_expired_rota_page_keeps_what_was_typed(staff_member, console, db):
+    staff_member.login()
     response = console.post("/rota/slots", data={"weekday": "1", "start_time": "10:00", "end_time": "10:30",
                                                  "place": "the Quiet Corner", "capacity": "2",
                                                  "csrf_token": "expired"})
@@ -254,16 +254,16 @@ def test_the_coordinator_makes_a_pupil_a_mediator_by_class(coordinator, console,
     assert _audit(db, "mediators_changed") == ["mediator added: %s" % refs["P003"]]
 
 
-def test_a_pupil_from_another_class_cannot_be_slipped_in(staff, console, db):
-    staff.login()
+def test_a_pupil_from_another_class_cannot_be_slipped_in(staff_member, console, db):
+    staff_member.login()
     response = _post(console, "/mediators?class=4B", "/mediators/add", {"class_name": "4B", "pupil": "P003"})
     assert response.status_code == 422 and "Choose a pupil from the list." in _html(response)
     assert mediators.mediator_refs(db) == []
 
 
 @pytest.mark.parametrize("class_name", ['<script>alert("hi")</script>', "4B\x00", "x" * 5000])
-def test_an_unknown_class_in_the_address_gets_a_kind_message_and_is_never_echoed(class_name, staff, console):
-    staff.login()
+def test_an_unknown_class_in_the_address_gets_a_kind_message_and_is_never_echoed(class_name, staff_member, console):
+    staff_member.login()
     response = console.get("/mediators", query_string={"class": class_name})
     page = _html(response)
     assert response.status_code == 200 and "We could not find that class" in page
@@ -286,9 +286,9 @@ def test_a_new_pin_is_shown_once_and_opens_the_mediators_view(coordinator, conso
     assert all(pin not in record.getMessage() for record in caplog.records)
 
 
-def test_a_stopped_mediator_cannot_sign_in_and_is_offered_a_restart(staff, console, db, pals):
+def test_a_stopped_mediator_cannot_sign_in_and_is_offered_a_restart(staff_member, console, db, pals):
     pin = mediators.new_pin(db, pals["P002"])
-    staff.login()
+    staff_member.login()
     assert _post(console, "/mediators", "/mediators/%s/stop" % pals["P002"], {}).status_code == 303
     assert mediators.check_pin(db, pals["P002"], pin) is mediators.PinCheck.WRONG
     page = _html(console.get("/mediators"))
@@ -297,8 +297,8 @@ def test_a_stopped_mediator_cannot_sign_in_and_is_offered_a_restart(staff, conso
     assert mediators.check_pin(db, pals["P002"], pin) is mediators.PinCheck.OK
 
 
-def test_an_unknown_mediator_is_a_404(staff, console):
-    staff.login()
+def test_an_unknown_mediator_is_a_404(staff_member, console):
+    staff_member.login()
     assert _post(console, "/mediators", "/mediators/not-a-ref/pin", {}).status_code == 404
 
 
@@ -329,9 +329,9 @@ def test_bookings_show_the_childs_first_name_class_topic_and_how_it_went(coordin
 
 # Escalations.
 
-def test_seven_named_worries_raise_an_escalation_naming_the_child_and_a_note_closes_it(staff, console, db, refs):
+def test_seven_named_worries_raise_an_escalation_naming_the_child_and_a_note_closes_it(staff_member, console, db, refs):
     _post_named_worries(db, AMIRA, refs["P001"], 7)
-    staff.login()
+    staff_member.login()
     page = _html(console.get("/escalations"))
     assert "Repeat visits: Amira Qureshi, class 4B" in page and "7 in the window" in page
     escalation_id = escalation.open_escalations(db)[0]["id"]
@@ -347,20 +347,20 @@ def test_seven_named_worries_raise_an_escalation_naming_the_child_and_a_note_clo
     assert b"NOTE-CANARY" not in sealed
 
 
-def test_acknowledging_without_a_note_is_refused_kindly(staff, console, db, refs):
+def test_acknowledging_without_a_note_is_refused_kindly(staff_member, console, db, refs):
     _post_named_worries(db, TOMASZ, refs["P002"], 7)
     escalation_id = escalation.open_escalations(db)[0]["id"]
-    staff.login()
+    staff_member.login()
     response = _post(console, "/escalations", "/escalations/%d/acknowledge" % escalation_id,
                      {"esc%d-note" % escalation_id: "   "}, prefix="esc%d-" % escalation_id)
     assert response.status_code == 422 and "Write a short note" in _html(response)
     assert escalation.count_open(db) == 1
 
 
-def test_acknowledging_twice_says_so_kindly(staff, console, db, refs):
+def test_acknowledging_twice_says_so_kindly(staff_member, console, db, refs):
     _post_named_worries(db, TOMASZ, refs["P002"], 7)
     escalation_id = escalation.open_escalations(db)[0]["id"]
-    staff.login()
+    staff_member.login()
     fields, prefix = {"esc%d-note" % escalation_id: "done"}, "esc%d-" % escalation_id
     action = "/escalations/%d/acknowledge" % escalation_id
     assert _post(console, "/escalations", action, fields, prefix).status_code == 303
@@ -368,10 +368,10 @@ def test_acknowledging_twice_says_so_kindly(staff, console, db, refs):
     assert again.status_code == 409 and "already acknowledged" in _html(again)
 
 
-def test_the_banner_counts_open_escalations_and_unopened_urgent_worries(child, staff, console, db, refs):
+def test_the_banner_counts_open_escalations_and_unopened_urgent_worries(child, staff_member, console, db, refs):
     form = child.form("/help")
     assert child.client.post("/worry", data=dict(form, urgent="y", text="help")).status_code == 303
-    staff.login()
+    staff_member.login()
     page = _html(console.get("/rota"))
     assert "1 open escalation" in page and "1 urgent worry not yet opened" in page
     console.get("/worries/1")
@@ -397,8 +397,8 @@ def _settings(console, **changes):
     return console.post("/settings", data=fields)
 
 
-def test_a_lower_threshold_takes_effect_at_the_next_visit(staff, console, db, refs):
-    staff.login()
+def test_a_lower_threshold_takes_effect_at_the_next_visit(staff_member, console, db, refs):
+    staff_member.login()
     assert _settings(console, visit_threshold="2").status_code == 303
     assert 'value="2"' in _html(console.get("/settings"))
     _post_named_worries(db, HARJIT, refs["P003"], 3)
@@ -415,16 +415,16 @@ def test_a_lower_threshold_takes_effect_at_the_next_visit(staff, console, db, re
     ("alert_recipients", "dsl@school.example, not an address", "does not look like an e-mail address"),
     ("smtp_host", "smtp server!", "Write the mail server"),
 ])
-def test_bad_settings_are_refused_kindly_and_nothing_changes(field, value, message, staff, console, db):
-    staff.login()
+def test_bad_settings_are_refused_kindly_and_nothing_changes(field, value, message, staff_member, console, db):
+    staff_member.login()
     response = _settings(console, **{field: value})
     assert response.status_code == 422 and message in _html(response)
     assert escalation.visit_rule(db) == (6, 90)
 
 
-def test_the_smtp_password_is_never_shown_and_a_blank_keeps_it(staff, console, db):
+def test_the_smtp_password_is_never_shown_and_a_blank_keeps_it(staff_member, console, db):
     secret = "SMTP-PASSWORD-CANARY-93"
-    staff.login()
+    staff_member.login()
     response = _settings(console, smtp_host="smtp.school.example", smtp_username="alerts",
                          smtp_password=secret, alert_recipients="dsl@school.example, deputy@school.example")
     assert response.status_code == 303

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 import worrybox_web
-from conftest import KioskHelper
+from helpers import KioskHelper
 from kiosk import create_app as create_kiosk
 from worrybox.config import NotSetUp
 

@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from conftest import (DSL_PASSWORD, OTHER_TEACHER_EMAIL, OTHER_TEACHER_PASSWORD, TEACHER_EMAIL, TEACHER_PASSWORD,
+from helpers import (DSL_PASSWORD, OTHER_TEACHER_EMAIL, OTHER_TEACHER_PASSWORD, TEACHER_EMAIL, TEACHER_PASSWORD,
                       ConsoleHelper, csrf_token)
 from worrybox import followups, keys, periods, report
 
@@ -47,8 +47,8 @@ def test_an_overdue_action_shows_on_its_owners_first_page_and_the_dsls(worry, db
     assert "set an action to follow up" in worry_page and WHAT in worry_page and "marked an action done" in worry_page
 
 
-def test_an_action_is_added_from_the_worry_page_and_a_past_due_date_is_refused_kindly(worry, staff, console, db):
-    staff.login()
+def test_an_action_is_added_from_the_worry_page_and_a_past_due_date_is_refused_kindly(worry, staff_member, console, db):
+    staff_member.login()
     page = console.get("/worries/%d" % worry).get_data(as_text=True)
     data = {"csrf_token": csrf_token(page), "owner": str(_teacher_id(db)), "due_on": "2020-01-01", "what": WHAT}
     refused = console.post("/worries/%d/actions" % worry, data=data)
@@ -61,8 +61,8 @@ def test_an_action_is_added_from_the_worry_page_and_a_past_due_date_is_refused_k
     assert db.execute("SELECT count(*) FROM audit_log WHERE event = 'follow_up_added'").fetchone()[0] == 1
 
 
-def test_a_referral_goes_into_the_chronology_sealed_and_is_counted_in_the_report(worry, staff, console, db):
-    staff.login()
+def test_a_referral_goes_into_the_chronology_sealed_and_is_counted_in_the_report(worry, staff_member, console, db):
+    staff_member.login()
     page = console.get("/worries/%d" % worry).get_data(as_text=True)
     response = console.post("/worries/%d/referrals" % worry, data={
         "csrf_token": csrf_token(page), "agency": "social_care", "referred_on": date.today().isoformat(),
@@ -79,8 +79,8 @@ def test_a_referral_goes_into_the_chronology_sealed_and_is_counted_in_the_report
     assert "REF-CANARY" not in report.report_csv(result) and "OUTCOME-CANARY" not in report.report_csv(result)
 
 
-def test_a_class_teacher_cannot_record_a_referral(worry, staff, console, db):
-    staff.login(TEACHER_EMAIL, TEACHER_PASSWORD)
+def test_a_class_teacher_cannot_record_a_referral(worry, staff_member, console, db):
+    staff_member.login(TEACHER_EMAIL, TEACHER_PASSWORD)
     page = console.get("/actions").get_data(as_text=True)
     response = console.post("/worries/%d/referrals" % worry, data={
         "csrf_token": csrf_token(page), "agency": "police", "referred_on": date.today().isoformat()})

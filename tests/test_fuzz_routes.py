@@ -9,7 +9,7 @@ from urllib.parse import quote
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import ConsoleHelper, KioskHelper, csrf_token
+from helpers import ConsoleHelper, KioskHelper, csrf_token
 
 EXAMPLES = 2000 if os.environ.get("WORRYBOX_LONG_TESTS") == "1" else 200
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]

@@ -5,7 +5,7 @@ import re
 import pytest
 from flask.testing import FlaskClient
 
-from conftest import ConsoleHelper
+from helpers import ConsoleHelper
 from kiosk import create_app as create_kiosk
 from staff_console import create_app as create_console
 

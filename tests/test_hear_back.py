@@ -7,7 +7,7 @@ from pathlib import Path
 from babel.messages.pofile import read_po
 from markupsafe import escape
 
-from conftest import DSL_PASSWORD, OTHER_TEACHER_EMAIL, OTHER_TEACHER_PASSWORD, csrf_token
+from helpers import DSL_PASSWORD, OTHER_TEACHER_EMAIL, OTHER_TEACHER_PASSWORD, csrf_token
 from worrybox import hear_back, keys, tablets
 from worrybox.config import Paths
 from worrybox.school import pupil_keys
@@ -42,9 +42,9 @@ def _check_name(client, pupil="P001", class_name="4B"):
     return client.post("/heard/name", data={"csrf_token": token, "pupil": pupil, "class": class_name})
 
 
-def _reply(staff, console, worry_id=1, **fields):
+def _reply(staff_member, console, worry_id=1, **fields):
     if console.get("/").status_code != 200:
-        staff.login()
+        staff_member.login()
     page = console.get("/worries/%d" % worry_id).get_data(as_text=True)
     return console.post("/worries/%d/reply" % worry_id, data={"csrf_token": csrf_token(page), **fields})
 
@@ -61,10 +61,10 @@ def _text(response):
 # Seeing the status and the reply ---------------------------------------------------------------
 
 
-def test_a_child_with_the_right_picture_code_sees_the_status_and_reply_and_never_the_worry(child, kiosk, staff,
+def test_a_child_with_the_right_picture_code_sees_the_status_and_reply_and_never_the_worry(child, kiosk, staff_member,
                                                                                              console):
     assert _post(child).status_code == 303
-    assert _reply(staff, console, phrase="thank_you").status_code == 303
+    assert _reply(staff_member, console, phrase="thank_you").status_code == 303
     response = _check_animals(kiosk)
     page = _text(response)
     assert response.status_code == 200
@@ -85,9 +85,9 @@ def test_the_start_screen_offers_did_someone_read_my_worry(kiosk):
     assert 'href="/heard/animals"' in choose and 'href="/heard/name"' in choose
 
 
-def test_a_wrong_code_shows_only_a_generic_message_and_not_the_animals_tried(child, kiosk, staff, console):
+def test_a_wrong_code_shows_only_a_generic_message_and_not_the_animals_tried(child, kiosk, staff_member, console):
     _post(child)
-    _reply(staff, console, words="See you soon")
+    _reply(staff_member, console, words="See you soon")
     response = _check_animals(kiosk, ("frog", "frog", "snail"))
     page = _text(response)
     assert response.status_code == 200 and NO_MATCH in page
@@ -108,9 +108,9 @@ def test_checking_asks_for_all_three_animals(kiosk):
     assert response.status_code == 422 and "Choose an animal here too." in _text(response)
 
 
-def test_when_two_children_chose_the_same_code_the_newest_worry_is_shown(child, kiosk, staff, console):
+def test_when_two_children_chose_the_same_code_the_newest_worry_is_shown(child, kiosk, staff_member, console):
     _post(child)
-    _reply(staff, console, phrase="right_thing")
+    _reply(staff_member, console, phrase="right_thing")
     _post(child, text="a second child's worry")
     page = _text(_check_animals(kiosk))
     assert NOT_READ in page and "You did the right thing." not in page
@@ -179,10 +179,10 @@ def test_the_pause_is_counted_in_the_database_so_every_kiosk_worker_sees_it(chil
 # A named child -------------------------------------------------------------------------------------
 
 
-def test_a_named_child_sees_the_status_of_their_own_recent_worry(child, kiosk, staff, console):
+def test_a_named_child_sees_the_status_of_their_own_recent_worry(child, kiosk, staff_member, console):
     assert _post(child, animals=None, pupil="P001", **{"class": "4B"}).status_code == 303
     assert NOT_READ in _text(_check_name(kiosk))
-    assert _reply(staff, console, find_child_today="y").status_code == 303
+    assert _reply(staff_member, console, find_child_today="y").status_code == 303
     page = _text(_check_name(kiosk))
     assert FIND_TODAY in page and CANARY not in page
 
@@ -200,9 +200,9 @@ def test_choosing_a_class_lists_names_to_check_with(kiosk):
     assert 'name="pupil" value="P001"' in page and "Harjit" not in page
 
 
-def test_come_and_find_you_today_means_only_today(child, kiosk, staff, console, db):
+def test_come_and_find_you_today_means_only_today(child, kiosk, staff_member, console, db):
     _post(child, animals=None, pupil="P001", **{"class": "4B"})
-    _reply(staff, console, find_child_today="y")
+    _reply(staff_member, console, find_child_today="y")
     db.execute("UPDATE worries SET find_child_on = '2020-01-01'")
     page = _text(_check_name(kiosk))
     assert READ in page and FIND_TODAY not in page
@@ -211,9 +211,9 @@ def test_come_and_find_you_today_means_only_today(child, kiosk, staff, console, 
 # Staff send the reply -----------------------------------------------------------------------------
 
 
-def test_staff_send_a_kind_phrase_and_the_child_reads_it_in_polish(child, kiosk, staff, console):
+def test_staff_send_a_kind_phrase_and_the_child_reads_it_in_polish(child, kiosk, staff_member, console):
     _post(child)
-    _reply(staff, console, phrase="looking_after")
+    _reply(staff_member, console, phrase="looking_after")
     kiosk.get("/language/pl")
     page = _text(_check_animals(kiosk))
     phrase, status = _polish("We are looking after this."), _polish(READ)
@@ -222,19 +222,19 @@ def test_staff_send_a_kind_phrase_and_the_child_reads_it_in_polish(child, kiosk,
     assert "We are looking after this." not in page and 'lang="pl"' in page
 
 
-def test_staff_own_words_appear_as_written_in_any_language(child, kiosk, staff, console):
+def test_staff_own_words_appear_as_written_in_any_language(child, kiosk, staff_member, console):
     words = "Mrs Patel & Mr Khan say: well done 🙂"
     _post(child)
-    assert _reply(staff, console, words=words).status_code == 303
+    assert _reply(staff_member, console, words=words).status_code == 303
     kiosk.get("/language/ur")
     assert str(escape(words)) in _text(_check_animals(kiosk))
 
 
-def test_a_reply_is_stored_without_the_worry_text_and_opens_with_the_pupil_key_only(child, staff, console, db,
+def test_a_reply_is_stored_without_the_worry_text_and_opens_with_the_pupil_key_only(child, staff_member, console, db,
                                                                                      data_dir):
     words = "OWL-WORDS-55 see you at lunch"
     _post(child)
-    _reply(staff, console, words=words)
+    _reply(staff_member, console, words=words)
     raw = b"".join(path.read_bytes() for path in data_dir.iterdir() if path.name.startswith("worrybox.db"))
     assert words.encode() not in raw
     sealed = db.execute("SELECT reply_words FROM worries WHERE id = 1").fetchone()[0]
@@ -252,18 +252,18 @@ def test_only_a_keyed_hash_of_the_picture_code_is_stored(child, db, data_dir):
     assert not any(animal in stored for animal in CODE)
 
 
-def test_the_reply_goes_into_the_chronology_and_the_audit_log_without_its_words(child, staff, console, db):
+def test_the_reply_goes_into_the_chronology_and_the_audit_log_without_its_words(child, staff_member, console, db):
     _post(child)
-    _reply(staff, console, words="OTTER-REPLY-12 well done")
+    _reply(staff_member, console, words="OTTER-REPLY-12 well done")
     page = _text(console.get("/worries/1"))
     assert "sent the child a reply" in page and "OTTER-REPLY-12 well done" in page
     details = [row[0] or "" for row in db.execute("SELECT detail FROM audit_log WHERE event = 'reply_sent'")]
     assert details == ["own words"]
 
 
-def test_a_secret_worry_with_no_picture_code_cannot_be_replied_to(child, staff, console, db):
+def test_a_secret_worry_with_no_picture_code_cannot_be_replied_to(child, staff_member, console, db):
     _post(child, animals=None)
-    staff.login()
+    staff_member.login()
     page = _text(console.get("/worries/1"))
     assert "did not choose a picture code, so a reply cannot reach them" in page
     response = console.post("/worries/1/reply", data={"csrf_token": csrf_token(page), "phrase": "thank_you"})
@@ -271,20 +271,20 @@ def test_a_secret_worry_with_no_picture_code_cannot_be_replied_to(child, staff, 
     assert db.execute("SELECT reply_phrase, reply_at FROM worries").fetchone() == (None, None)
 
 
-def test_a_reply_is_a_kind_phrase_or_a_few_words_not_both_and_not_too_long(child, staff, console, db):
+def test_a_reply_is_a_kind_phrase_or_a_few_words_not_both_and_not_too_long(child, staff_member, console, db):
     _post(child)
-    both = _reply(staff, console, phrase="thank_you", words="hello")
+    both = _reply(staff_member, console, phrase="thank_you", words="hello")
     assert both.status_code == 422 and "not both" in _text(both)
-    too_long = _reply(staff, console, words="x" * 141)
+    too_long = _reply(staff_member, console, words="x" * 141)
     assert too_long.status_code == 422 and "up to 140 characters" in _text(too_long)
-    nothing = _reply(staff, console)
+    nothing = _reply(staff_member, console)
     assert nothing.status_code == 422
     assert db.execute("SELECT reply_at FROM worries").fetchone() == (None,)
 
 
-def test_a_teacher_who_cannot_open_the_worry_cannot_reply_to_it(child, staff, console, db):
+def test_a_teacher_who_cannot_open_the_worry_cannot_reply_to_it(child, staff_member, console, db):
     _post(child)
-    staff.login(OTHER_TEACHER_EMAIL, OTHER_TEACHER_PASSWORD)
+    staff_member.login(OTHER_TEACHER_EMAIL, OTHER_TEACHER_PASSWORD)
     token = csrf_token(_text(console.get("/")))
     response = console.post("/worries/1/reply", data={"csrf_token": token, "phrase": "thank_you"})
     assert response.status_code == 403

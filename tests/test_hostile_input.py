@@ -9,7 +9,7 @@ from typing import Callable
 import pytest
 from itsdangerous.timed import TimestampSigner
 
-from conftest import DSL_EMAIL, DSL_PASSWORD, KioskHelper, csrf_token, hidden_value
+from helpers import DSL_EMAIL, DSL_PASSWORD, KioskHelper, csrf_token, hidden_value
 from worrybox import roster
 from worrybox.config import Paths
 from worrybox.school import pupil_keys
@@ -73,10 +73,10 @@ FORMS = {"kiosk worry": _kiosk_form, "console login": _login_form, "console worr
 
 
 @pytest.fixture
-def dsl_with_a_worry(child, staff):
+def dsl_with_a_worry(child, staff_member):
     """A worry posted at the kiosk and the DSL signed in to the console; return the worry's id."""
     assert child.post(text="a worry to act on", feeling="sad").status_code == 303
-    assert staff.login().status_code == 303
+    assert staff_member.login().status_code == 303
     return 1
 
 
@@ -284,10 +284,10 @@ def test_a_class_name_with_html_on_the_roster_is_shown_escaped(kiosk, db, data_d
 
 # Script tags are words like any other: stored, and shown as text.
 
-def test_a_worry_with_a_script_tag_is_posted_and_shown_as_text(child, staff, console):
+def test_a_worry_with_a_script_tag_is_posted_and_shown_as_text(child, staff_member, console):
     response = child.post(text=SCRIPT + " they said " + KIOSK_TEXT, feeling="scared")
     assert response.status_code == 303
-    staff.login()
+    staff_member.login()
     page = console.get("/worries/1").get_data(as_text=True)
     assert "&lt;script&gt;alert(&#34;hi&#34;)&lt;/script&gt; they said " + KIOSK_TEXT in page
     assert "<script>alert" not in page
@@ -413,7 +413,7 @@ PATH_TRICKS = [
 @pytest.mark.parametrize("path", PATH_TRICKS)
 def test_a_path_trick_is_a_kind_404_with_no_file_content(path, app_name, request):
     if app_name == "console":
-        request.getfixturevalue("staff").login()  # signed in: the most a path trick could reach
+        request.getfixturevalue("staff_member").login()  # signed in: the most a path trick could reach
     client = request.getfixturevalue(app_name)
     response = client.get(path, follow_redirects=True)
     body = assert_kind_refusal(response, 404, "We could not find that page")

@@ -2,7 +2,7 @@
 
 import re
 
-from conftest import csrf_token, hidden_value
+from helpers import csrf_token, hidden_value
 
 
 def _count(db):

@@ -4,7 +4,7 @@ import base64
 import re
 from pathlib import Path
 
-from conftest import csrf_token
+from helpers import csrf_token
 from worrybox import tablets
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,9 +36,9 @@ def test_the_drawing_pad_is_hidden_until_javascript_runs(kiosk):
     assert '<script src="/static/kiosk.js" defer></script>' in page
 
 
-def test_a_worry_can_be_posted_as_a_drawing_alone_and_opens_as_an_image(child, staff, console):
+def test_a_worry_can_be_posted_as_a_drawing_alone_and_opens_as_an_image(child, staff_member, console):
     assert child.post(drawing=PNG).status_code == 303
-    staff.login()
+    staff_member.login()
     page = console.get("/worries/1").get_data(as_text=True)
     assert '<img class="worry-drawing" src="%s"' % PNG in page
 
@@ -76,16 +76,17 @@ def test_the_start_screen_names_each_language_in_itself(kiosk):
         assert re.search(r'href="/language/%s"[^>]*lang="%s"[^>]*>%s</a>' % (code, code, name), page), code
 
 
-def test_a_worry_records_the_language_it_was_written_in_and_the_console_shows_it(kiosk, child, staff, console, db):
+def test_a_worry_records_the_language_it_was_written_in_and_the_console_shows_it(kiosk, child, staff_member, console,
+                                                                                 db):
     kiosk.get("/language/ur")
     child.post(text="مجھے ڈر لگتا ہے", feeling="scared")
     assert db.execute("SELECT language FROM worries").fetchone() == ("ur",)
-    staff.login()
+    staff_member.login()
     assert "اردو (Urdu)" in console.get("/worries/1").get_data(as_text=True)
 
 
-def test_staff_choose_the_kiosk_language_and_idle_time(staff, console, kiosk):
-    staff.login()
+def test_staff_choose_the_kiosk_language_and_idle_time(staff_member, console, kiosk):
+    staff_member.login()
     page = console.get("/kiosk").get_data(as_text=True)
     response = console.post("/kiosk", data={"csrf_token": csrf_token(page), "kiosk_language": "pl",
                                            "kiosk_idle_seconds": "90"})
@@ -94,8 +95,8 @@ def test_staff_choose_the_kiosk_language_and_idle_time(staff, console, kiosk):
     assert 'lang="pl"' in start and 'data-idle-seconds="90"' in start
 
 
-def test_an_idle_time_out_of_range_is_refused_kindly(staff, console):
-    staff.login()
+def test_an_idle_time_out_of_range_is_refused_kindly(staff_member, console):
+    staff_member.login()
     page = console.get("/kiosk").get_data(as_text=True)
     response = console.post("/kiosk", data={"csrf_token": csrf_token(page), "kiosk_language": "en",
                                            "kiosk_idle_seconds": "2"})
@@ -120,8 +121,8 @@ def test_an_unknown_tablet_name_is_ignored(kiosk):
     assert "worrybox_tablet" not in response.headers.get("Set-Cookie", "")
 
 
-def test_staff_name_and_remove_tablets(staff, console, db):
-    staff.login()
+def test_staff_name_and_remove_tablets(staff_member, console, db):
+    staff_member.login()
     page = console.get("/kiosk").get_data(as_text=True)
     assert console.post("/kiosk/tablets", data={"csrf_token": csrf_token(page), "name": "Library tablet"}).status_code == 303
     assert tablets.tablet_names(db) == ["Library tablet"]

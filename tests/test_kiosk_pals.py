@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from conftest import csrf_token
+from helpers import csrf_token, mediator_login
 from worrybox import mediators
 from worrybox.config import Paths
 from worrybox.db import connect
@@ -39,11 +39,6 @@ def _book(kiosk, slot, day, pupil="P001", topic="friends"):
     page = kiosk.get("/book?slot=%s&date=%s&class=4B" % (slot, day)).get_data(as_text=True)
     return kiosk.post("/book", data={"csrf_token": csrf_token(page), "slot": slot, "date": day, "pupil": pupil,
                                      "topic": topic, "class": "4B"})
-
-
-def _mediator_login(kiosk, pupil, pin):
-    page = kiosk.get("/mediator").get_data(as_text=True)
-    return kiosk.post("/mediator/login", data={"csrf_token": csrf_token(page), "pupil": pupil, "pin": pin})
 
 
 def test_the_booking_page_lists_times_with_free_places_and_who_will_be_there(kiosk, rota):
@@ -131,12 +126,12 @@ def test_a_paused_slot_is_not_offered(kiosk, rota, db):
 def test_a_mediator_sees_only_their_own_bookings(kiosk, rota):
     slot, day = _first_offer(kiosk)
     _book(kiosk, slot, day, pupil="P001", topic="family")
-    response = _mediator_login(kiosk, "P003", rota["pins"]["P003"])
+    response = mediator_login(kiosk, "P003", rota["pins"]["P003"])
     assert response.status_code == 303
     page = kiosk.get("/mediator/duty").get_data(as_text=True)
     assert "Amira" in page and "(4B)" in page and "Family" in page
     kiosk.post("/mediator/done")
-    _mediator_login(kiosk, "P002", rota["pins"]["P002"])
+    mediator_login(kiosk, "P002", rota["pins"]["P002"])
     page = kiosk.get("/mediator/duty").get_data(as_text=True)
     assert "Amira" not in page and "the Library" in page
 
@@ -145,7 +140,7 @@ def test_a_wrong_pin_shows_nothing(kiosk, rota):
     slot, day = _first_offer(kiosk)
     _book(kiosk, slot, day)
     wrong = "0000" if rota["pins"]["P003"] != "0000" else "1111"
-    response = _mediator_login(kiosk, "P003", wrong)
+    response = mediator_login(kiosk, "P003", wrong)
     assert response.status_code == 401 and "did not work" in response.get_data(as_text=True)
     assert "Amira" not in response.get_data(as_text=True)
     assert kiosk.get("/mediator/duty").status_code == 302
@@ -154,27 +149,27 @@ def test_a_wrong_pin_shows_nothing(kiosk, rota):
 def test_too_many_wrong_pins_pause_the_login_even_for_the_right_pin(kiosk, rota):
     wrong = "0000" if rota["pins"]["P003"] != "0000" else "1111"
     for _ in range(mediators.MAX_PIN_FAILURES):
-        _mediator_login(kiosk, "P003", wrong)
-    response = _mediator_login(kiosk, "P003", rota["pins"]["P003"])
+        mediator_login(kiosk, "P003", wrong)
+    response = mediator_login(kiosk, "P003", rota["pins"]["P003"])
     assert response.status_code == 429 and "resting" in response.get_data(as_text=True)
 
 
 def test_leaving_the_mediator_pages_signs_the_mediator_out(kiosk, rota):
-    _mediator_login(kiosk, "P003", rota["pins"]["P003"])
+    mediator_login(kiosk, "P003", rota["pins"]["P003"])
     assert kiosk.get("/mediator/duty").status_code == 200
     kiosk.get("/")
     assert kiosk.get("/mediator/duty").status_code == 302
 
 
 def test_an_idle_mediator_view_closes(kiosk, rota):
-    _mediator_login(kiosk, "P003", rota["pins"]["P003"])
+    mediator_login(kiosk, "P003", rota["pins"]["P003"])
     with kiosk.session_transaction() as session:
         session["mediator_seen"] -= 600
     assert kiosk.get("/mediator/duty").status_code == 302
 
 
 def test_done_closes_the_mediator_view(kiosk, rota):
-    _mediator_login(kiosk, "P003", rota["pins"]["P003"])
+    mediator_login(kiosk, "P003", rota["pins"]["P003"])
     assert kiosk.post("/mediator/done").status_code == 303
     assert kiosk.get("/mediator/duty").status_code == 302
 
@@ -190,7 +185,7 @@ def _record(kiosk, booking_id, attended, outcome=None):
 def test_pass_to_an_adult_escalates_at_once_and_the_chat_counts_as_a_visit(kiosk, rota, db):
     slot, day = _first_offer(kiosk)
     _book(kiosk, slot, day)
-    _mediator_login(kiosk, "P003", rota["pins"]["P003"])
+    mediator_login(kiosk, "P003", rota["pins"]["P003"])
     assert _record(kiosk, 1, "yes", "pass_to_adult").status_code == 303
     assert db.execute("SELECT reason, status FROM escalations").fetchall() == [("pass_to_adult", "open")]
     assert db.execute("SELECT kind FROM visits").fetchall() == [("chat",)]
@@ -201,7 +196,7 @@ def test_pass_to_an_adult_escalates_at_once_and_the_chat_counts_as_a_visit(kiosk
 def test_a_chat_the_child_missed_is_not_a_visit(kiosk, rota, db):
     slot, day = _first_offer(kiosk)
     _book(kiosk, slot, day)
-    _mediator_login(kiosk, "P003", rota["pins"]["P003"])
+    mediator_login(kiosk, "P003", rota["pins"]["P003"])
     assert _record(kiosk, 1, "no").status_code == 303
     assert db.execute("SELECT count(*) FROM visits").fetchone()[0] == 0
 
@@ -209,7 +204,7 @@ def test_a_chat_the_child_missed_is_not_a_visit(kiosk, rota, db):
 def test_a_came_chat_needs_to_say_how_it_went(kiosk, rota):
     slot, day = _first_offer(kiosk)
     _book(kiosk, slot, day)
-    _mediator_login(kiosk, "P003", rota["pins"]["P003"])
+    mediator_login(kiosk, "P003", rota["pins"]["P003"])
     response = _record(kiosk, 1, "yes")
     assert response.status_code == 422 and "Choose how it went" in response.get_data(as_text=True)
 
@@ -217,7 +212,7 @@ def test_a_came_chat_needs_to_say_how_it_went(kiosk, rota):
 def test_a_mediator_cannot_record_another_mediators_chat(kiosk, rota):
     slot, day = _first_offer(kiosk)
     _book(kiosk, slot, day)
-    _mediator_login(kiosk, "P002", rota["pins"]["P002"])
+    mediator_login(kiosk, "P002", rota["pins"]["P002"])
     page = kiosk.get("/mediator/duty").get_data(as_text=True)
     response = kiosk.post("/mediator/bookings/1", data={"csrf_token": csrf_token(page), "attended": "yes",
                                                         "outcome": "sorted"})

@@ -4,12 +4,14 @@ every staff sign-in attempt and every opened worry is in the audit log."""
 import re
 import signal
 
-from conftest import DSL_EMAIL, DSL_PASSWORD, csrf_token
-from test_cli import worrybox
-from test_servers import Child, StaffMember, run_school, url
+import pytest
+
+from helpers import DSL_EMAIL, DSL_PASSWORD, Child, StaffMember, csrf_token, run_school, url, worrybox
 from worrybox import two_factor
 from worrybox.config import Paths
 from worrybox.school import open_school
+
+pytestmark = pytest.mark.slow  # a whole school day under gunicorn and the command line
 
 CANARY = "LOG-CANARY-7f3a he touched me where he should not"
 NOTE = "LOG-NOTE-CANARY phoned the police liaison"

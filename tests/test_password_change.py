@@ -4,7 +4,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import DSL_EMAIL, DSL_PASSWORD, ConsoleHelper, csrf_token
+from helpers import DSL_EMAIL, DSL_PASSWORD, ConsoleHelper, csrf_token
 from worrybox import casework, keys, opening
 
 COOKIE = "worrybox_console"

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from conftest import PUPILS, TEACHER_EMAIL, TEACHER_PASSWORD, csrf_token
+from helpers import PUPILS, TEACHER_EMAIL, TEACHER_PASSWORD, csrf_token
 from worrybox import concerns, patterns, worries
 from worrybox.config import Paths
 from worrybox.recipients import worry_recipients
@@ -70,10 +70,10 @@ def test_two_worries_about_home_in_fourteen_days_escalate_once(db, amira):
     assert [(count, kind) for _ref, count, _rule, kind in found] == [(2, "worries")]
 
 
-def test_a_rule_the_dsl_adds_counts_from_then_on_and_children_to_watch_lists_who_is_nearest(db, amira, staff,
+def test_a_rule_the_dsl_adds_counts_from_then_on_and_children_to_watch_lists_who_is_nearest(db, amira, staff_member,
                                                                                            console):
     _concern(db, amira, datetime.now(timezone.utc) - timedelta(days=1))
-    staff.login()
+    staff_member.login()
     page = console.get("/watch").get_data(as_text=True)
     assert "3 staff concerns in 30 days" in page and "Amira Qureshi" in page
     response = console.post("/watch/rules", data={"csrf_token": csrf_token(page), "at_least": "4",
@@ -86,6 +86,6 @@ def test_a_rule_the_dsl_adds_counts_from_then_on_and_children_to_watch_lists_who
     assert "from 2 to 100" in refused.get_data(as_text=True) and "from 1 to 366" in refused.get_data(as_text=True)
 
 
-def test_only_the_safeguarding_team_sees_children_to_watch(staff, console):
-    staff.login(TEACHER_EMAIL, TEACHER_PASSWORD)
+def test_only_the_safeguarding_team_sees_children_to_watch(staff_member, console):
+    staff_member.login(TEACHER_EMAIL, TEACHER_PASSWORD)
     assert console.get("/watch").status_code == 403

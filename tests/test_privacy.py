@@ -6,7 +6,7 @@ import subprocess
 import sys
 import textwrap
 
-from conftest import DSL_PASSWORD, csrf_token
+from helpers import DSL_PASSWORD, csrf_token
 
 from worrybox import keys, opening, sealing, worries
 
@@ -15,9 +15,9 @@ NOTE_CANARY = "OTTER-CANARY-77 called the family"
 PUPIL_NAME = ("Amira", "Qureshi")
 
 
-def _post_named_worry_and_note(child, staff, console):
+def _post_named_worry_and_note(child, staff_member, console):
     assert child.post(text=TEXT_CANARY, feeling="scared", pupil="P001", **{"class": "4B"}).status_code == 303
-    staff.login()
+    staff_member.login()
     page = console.get("/worries/1").get_data(as_text=True)
     assert TEXT_CANARY in page
     response = console.post("/worries/1", data={"csrf_token": csrf_token(page), "status": "in_progress",
@@ -34,8 +34,8 @@ def _secrets_in(data: bytes):
     return found
 
 
-def test_database_and_wal_never_hold_worry_text_pupil_name_or_note(child, staff, console, data_dir, db):
-    _post_named_worry_and_note(child, staff, console)
+def test_database_and_wal_never_hold_worry_text_pupil_name_or_note(child, staff_member, console, data_dir, db):
+    _post_named_worry_and_note(child, staff_member, console)
     # The connection fixture stays open, so the WAL is not yet checkpointed into the main file.
     files = [path for path in data_dir.iterdir() if path.name.startswith("worrybox.db")]
     assert any(path.name.endswith("-wal") for path in files)
@@ -43,9 +43,9 @@ def test_database_and_wal_never_hold_worry_text_pupil_name_or_note(child, staff,
         assert _secrets_in(path.read_bytes()) == [], path.name
 
 
-def test_app_logs_never_hold_worry_text_pupil_name_or_note(child, staff, console, caplog):
+def test_app_logs_never_hold_worry_text_pupil_name_or_note(child, staff_member, console, caplog):
     caplog.set_level(logging.DEBUG)
-    _post_named_worry_and_note(child, staff, console)
+    _post_named_worry_and_note(child, staff_member, console)
     console.get("/worries/99")  # an error path is logged too
     assert caplog.records, "the console logs sign-ins, so there must be something to check"
     assert _secrets_in(caplog.text.encode()) == []

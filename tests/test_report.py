@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from conftest import DSL_PASSWORD, PUPILS, TEACHER_EMAIL, TEACHER_PASSWORD
+from helpers import DSL_PASSWORD, PUPILS, TEACHER_EMAIL, TEACHER_PASSWORD
 from worrybox import concerns, followups, keys, periods, report, throttle, worries
 from worrybox.casework import set_child_protection
 from worrybox.config import Paths
@@ -86,14 +86,14 @@ def _no_hidden_count_can_be_worked_back(table):
             assert true not in differences, "%s: hidden %d can be worked out" % (section, true)
 
 
-def test_no_hidden_count_equals_a_total_minus_the_visible_rows_on_the_page_or_in_the_csv(seeded, staff, console,
+def test_no_hidden_count_equals_a_total_minus_the_visible_rows_on_the_page_or_in_the_csv(seeded, staff_member, console,
                                                                                           db):
     create_staff(db, HEAD_EMAIL, "Hana Head", "head", HEAD_PASSWORD)
     result = report.governor_report(seeded, TERM)
     truth = {(s.title, r.label): r.count for s in result.sections for r in s.rows}
     # The seeded data has hidden rows beside a visible total: 3 named of 15, 3 playground of 15, 2 urgent.
     assert _row(result, "totals", "With a name").count == 3 and _row(result, "totals", "Without a name").count == 12
-    staff.login(HEAD_EMAIL, HEAD_PASSWORD)
+    staff_member.login(HEAD_EMAIL, HEAD_PASSWORD)
     page = console.get("/report?period=%s" % TERM.key).get_data(as_text=True)
     body = console.get("/report.csv?period=%s" % TERM.key).get_data(as_text=True)
     from_csv = {}
@@ -114,8 +114,8 @@ def test_no_hidden_count_equals_a_total_minus_the_visible_rows_on_the_page_or_in
     assert ">12<" not in page and ">3<" not in page and ">15<" in page
 
 
-def test_arbitrary_date_ranges_are_refused_kindly(seeded, staff, console):
-    staff.login()
+def test_arbitrary_date_ranges_are_refused_kindly(seeded, staff_member, console):
+    staff_member.login()
     response = console.get("/report?start=2026-09-08&end=2026-09-08")
     assert response.status_code == 400
     assert "half-term, a term or a school year" in response.get_data(as_text=True)
@@ -167,8 +167,8 @@ def test_child_protection_referrals_and_staff_concerns_are_counted(seeded, db, d
     assert "REF-CANARY" not in report.report_csv(result)
 
 
-def test_the_report_page_has_charts_tables_and_no_names_or_words(seeded, staff, console):
-    staff.login()
+def test_the_report_page_has_charts_tables_and_no_names_or_words(seeded, staff_member, console):
+    staff_member.login()
     page = console.get("/report?period=%s" % TERM.key).get_data(as_text=True)
     assert page.count("<svg") >= 5 and page.count("<table") >= 5
     assert re.search(r"<th scope=\"row\">Toilets</th><td>10</td><td>5</td><td>up 5</td>", page)
@@ -177,8 +177,8 @@ def test_the_report_page_has_charts_tables_and_no_names_or_words(seeded, staff, 
         assert secret not in page
 
 
-def test_the_csv_download_matches_the_page_and_is_audited(seeded, staff, console, db):
-    staff.login()
+def test_the_csv_download_matches_the_page_and_is_audited(seeded, staff_member, console, db):
+    staff_member.login()
     response = console.get("/report.csv?period=%s" % TERM.key)
     body = response.get_data(as_text=True)
     assert response.mimetype == "text/csv" and "attachment" in response.headers["Content-Disposition"]
@@ -188,18 +188,18 @@ def test_the_csv_download_matches_the_page_and_is_audited(seeded, staff, console
     assert db.execute("SELECT count(*) FROM audit_log WHERE event = 'export'").fetchone()[0] == 1
 
 
-def test_the_head_teacher_can_open_the_report_and_a_teacher_cannot(db, staff, console):
+def test_the_head_teacher_can_open_the_report_and_a_teacher_cannot(db, staff_member, console):
     create_staff(db, HEAD_EMAIL, "Hana Head", "head", HEAD_PASSWORD)
-    staff.login(HEAD_EMAIL, HEAD_PASSWORD)
+    staff_member.login(HEAD_EMAIL, HEAD_PASSWORD)
     assert console.get("/report").status_code == 200
-    staff.logout()
-    staff.login(TEACHER_EMAIL, TEACHER_PASSWORD)
+    staff_member.logout()
+    staff_member.login(TEACHER_EMAIL, TEACHER_PASSWORD)
     assert console.get("/report").status_code == 403
 
 
-def test_the_dsl_sees_who_opened_which_worry_in_the_audit_log(child, staff, console):
+def test_the_dsl_sees_who_opened_which_worry_in_the_audit_log(child, staff_member, console):
     child.post(text=CANARY, feeling="sad")
-    staff.login()
+    staff_member.login()
     console.get("/worries/1")
     page = console.get("/audit").get_data(as_text=True)
     assert "open worry" in page and "Dana Lewis" in page and 'href="/worries/1"' in page
@@ -207,8 +207,8 @@ def test_the_dsl_sees_who_opened_which_worry_in_the_audit_log(child, staff, cons
     assert "open worry" in console.get("/audit?event=open_worry").get_data(as_text=True)
 
 
-def test_only_the_dsl_sees_the_audit_log(staff, console):
-    staff.login(TEACHER_EMAIL, TEACHER_PASSWORD)
+def test_only_the_dsl_sees_the_audit_log(staff_member, console):
+    staff_member.login(TEACHER_EMAIL, TEACHER_PASSWORD)
     assert console.get("/audit").status_code == 403
 
 

@@ -6,14 +6,11 @@ unlock is tried against each sealed copy of the worry's content key, not only th
 
 import io
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from conftest import (DSL_EMAIL, DSL_PASSWORD, OTHER_TEACHER_EMAIL, OTHER_TEACHER_PASSWORD, TEACHER_EMAIL,
-                      TEACHER_PASSWORD, ConsoleHelper, csrf_token)
+from helpers import (DSL_EMAIL, DSL_PASSWORD, OTHER_TEACHER_EMAIL, OTHER_TEACHER_PASSWORD, TEACHER_EMAIL,
+                     TEACHER_PASSWORD, ConsoleHelper, csrf_token, worrybox)
 from worrybox import keys, mediators, opening, staff as accounts, two_factor, worries
 from worrybox.config import Paths
 from worrybox.school import pupil_keys
@@ -26,7 +23,6 @@ DEPUTY_EMAIL, DEPUTY_PASSWORD = "deputy@school.example", "deputy password one"
 SECOND_DSL_EMAIL, SECOND_DSL_PASSWORD = "dsl2@school.example", "second dsl password"
 NEW_PASSWORD = "a brand new password"
 RECOVERY_CODE = re.compile(r"\b[A-Z2-7]{4}(?:-[A-Z2-7]{4}){7}\b")
-WORRYBOX = Path(sys.executable).parent / "worrybox"
 
 
 def _html(response):
@@ -87,7 +83,7 @@ def _post(child, **fields):
 # Routing: "my teacher" -----------------------------------------------------------------------------
 
 def test_a_worry_sent_to_my_teacher_opens_for_that_class_teacher_and_the_dsl_and_not_for_another_teacher(
-        child, staff, console, db):
+        child, staff_member, console, db):
     thanks = _post(child, pupil="P001", talk_to="teacher", feeling="sad", text="MY-TEACHER-CANARY")
     worry_id = _latest_worry(db)
     assert _opens(db, worry_id, _keyring(db, TEACHER_EMAIL, TEACHER_PASSWORD))
@@ -95,11 +91,11 @@ def test_a_worry_sent_to_my_teacher_opens_for_that_class_teacher_and_the_dsl_and
     assert not _opens(db, worry_id, _keyring(db, OTHER_TEACHER_EMAIL, OTHER_TEACHER_PASSWORD))
     assert "safeguarding team" in thanks and "Your class teacher, Tom Baker, will read it too." in thanks
 
-    staff.login(TEACHER_EMAIL, TEACHER_PASSWORD)
+    staff_member.login(TEACHER_EMAIL, TEACHER_PASSWORD)
     assert 'href="/worries/%d"' % worry_id in _html(console.get("/"))
     assert "MY-TEACHER-CANARY" in _html(console.get("/worries/%d" % worry_id))
-    staff.logout()
-    staff.login(OTHER_TEACHER_EMAIL, OTHER_TEACHER_PASSWORD)
+    staff_member.logout()
+    staff_member.login(OTHER_TEACHER_EMAIL, OTHER_TEACHER_PASSWORD)
     assert 'href="/worries/%d"' % worry_id not in _html(console.get("/"))
     refused = console.get("/worries/%d" % worry_id)
     assert refused.status_code == 403 and "MY-TEACHER-CANARY" not in _html(refused)
@@ -138,7 +134,7 @@ def test_the_thank_you_page_shows_a_teachers_name_as_text(child, db):
 # Routing: "a grown-up at school" -----------------------------------------------------------------
 
 def test_a_worry_about_a_grown_up_at_school_opens_for_the_head_and_the_dsl_and_for_no_class_teacher(
-        child, head, staff, console, db):
+        child, head, staff_member, console, db):
     # The child also chose "my teacher": an allegation against staff must still never reach a class teacher.
     thanks = _post(child, pupil="P001", topic="adult_at_school", talk_to="teacher", text="GROWN-UP-CANARY")
     worry_id = _latest_worry(db)
@@ -148,11 +144,11 @@ def test_a_worry_about_a_grown_up_at_school_opens_for_the_head_and_the_dsl_and_f
     assert not _opens(db, worry_id, _keyring(db, OTHER_TEACHER_EMAIL, OTHER_TEACHER_PASSWORD))
     assert "The head teacher will read it too." in thanks and "class teacher" not in thanks
 
-    assert staff.login(HEAD_EMAIL, HEAD_PASSWORD).headers["Location"].endswith("/")
+    assert staff_member.login(HEAD_EMAIL, HEAD_PASSWORD).headers["Location"].endswith("/")
     assert 'href="/worries/%d"' % worry_id in _html(console.get("/"))
     assert "GROWN-UP-CANARY" in _html(console.get("/worries/%d" % worry_id))
-    staff.logout()
-    staff.login(TEACHER_EMAIL, TEACHER_PASSWORD)
+    staff_member.logout()
+    staff_member.login(TEACHER_EMAIL, TEACHER_PASSWORD)
     assert console.get("/worries/%d" % worry_id).status_code == 403
 
 
@@ -204,14 +200,14 @@ def _import_roster(console, content=ROSTER_CSV, name="roster.csv"):
 
 
 def test_the_it_admin_can_import_a_roster_and_change_settings_but_can_open_no_worry(
-        child, head, it_admin, staff, console, db):
+        child, head, it_admin, staff_member, console, db):
     for fields in ({"pupil": "P001", "talk_to": "teacher", "feeling": "sad"},
                    {"pupil": "P001", "topic": "adult_at_school", "talk_to": "teacher"},
                    {"feeling": "scared", "text": "IT-CANARY"}):
         _post(child, **fields)
     child.client.post("/worry", data=dict(child.form("/help"), urgent="y", text="help"))
 
-    response = staff.login(IT_EMAIL, IT_PASSWORD)
+    response = staff_member.login(IT_EMAIL, IT_PASSWORD)
     assert response.status_code == 303 and response.headers["Location"].endswith("/staff")
     imported = _import_roster(console)
     assert imported.status_code == 200 and "Imported 2 pupils: 2 new, 0 updated." in _html(imported)
@@ -250,8 +246,8 @@ def test_recipients_never_include_school_it_even_with_a_class_name(db, it_admin,
         assert it_key not in recipients
 
 
-def test_school_it_cannot_add_or_remove_a_dsl_or_reset_a_password(it_admin, staff, console, db):
-    staff.login(IT_EMAIL, IT_PASSWORD)
+def test_school_it_cannot_add_or_remove_a_dsl_or_reset_a_password(it_admin, staff_member, console, db):
+    staff_member.login(IT_EMAIL, IT_PASSWORD)
     page = _html(console.get("/staff"))
     assert 'value="dsl"' not in page and 'value="deputy"' not in page
     refused = console.post("/staff", data={"csrf_token": csrf_token(page), "name": "Eve", "role": "dsl",
@@ -263,8 +259,8 @@ def test_school_it_cannot_add_or_remove_a_dsl_or_reset_a_password(it_admin, staf
     assert find_staff_id(db, DSL_EMAIL) == dsl_id
 
 
-def test_school_it_adds_a_class_teacher_who_then_reads_their_class_worries(it_admin, staff, console, child, db):
-    staff.login(IT_EMAIL, IT_PASSWORD)
+def test_school_it_adds_a_class_teacher_who_then_reads_their_class_worries(it_admin, staff_member, console, child, db):
+    staff_member.login(IT_EMAIL, IT_PASSWORD)
     page = _html(console.get("/staff"))
     added = console.post("/staff", data={"csrf_token": csrf_token(page), "name": "Kit Jones", "role": "teacher",
                                          "email": "kit@school.example", "class_name": "5C"})
@@ -278,13 +274,13 @@ def test_school_it_adds_a_class_teacher_who_then_reads_their_class_worries(it_ad
 
 @pytest.mark.parametrize("email, password", [(TEACHER_EMAIL, TEACHER_PASSWORD), (HEAD_EMAIL, HEAD_PASSWORD)])
 @pytest.mark.parametrize("path", ["/staff", "/roster"])
-def test_teachers_and_the_head_cannot_manage_staff_or_the_roster(path, email, password, head, staff, console):
-    staff.login(email, password)
+def test_teachers_and_the_head_cannot_manage_staff_or_the_roster(path, email, password, head, staff_member, console):
+    staff_member.login(email, password)
     assert console.get(path).status_code == 403
 
 
-def test_only_the_roster_page_takes_a_file_upload(staff, console):
-    staff.login()
+def test_only_the_roster_page_takes_a_file_upload(staff_member, console):
+    staff_member.login()
     page = _html(console.get("/settings"))
     refused = console.post("/settings", data={"csrf_token": csrf_token(page), "file": (io.BytesIO(b"x"), "x.csv")},
                            content_type="multipart/form-data")
@@ -293,8 +289,8 @@ def test_only_the_roster_page_takes_a_file_upload(staff, console):
     assert too_big.status_code == 413
 
 
-def test_a_roster_with_a_bad_line_imports_nothing_and_lists_it(staff, console, db):
-    staff.login()
+def test_a_roster_with_a_bad_line_imports_nothing_and_lists_it(staff_member, console, db):
+    staff_member.login()
     before = db.execute("SELECT count(*) FROM pupils").fetchone()[0]
     response = _import_roster(console, content=b"pupil_id,first_name,last_name,class\nP950,,Lee,6B\n")
     assert response.status_code == 422 and "line 2: missing first_name" in _html(response)
@@ -304,7 +300,7 @@ def test_a_roster_with_a_bad_line_imports_nothing_and_lists_it(staff, console, d
 # Team key rotation and removing a DSL -----------------------------------------------------------
 
 def test_after_team_key_rotation_old_and_new_worries_open_for_a_dsl_and_a_removed_dsl_opens_nothing_new(
-        child, staff, console, db, recovery_code):
+        child, staff_member, console, db, recovery_code):
     second = create_staff(db, SECOND_DSL_EMAIL, "Sam Second", "dsl", SECOND_DSL_PASSWORD,
                           team_keys=_team_key_from_team(db))
     _post(child, feeling="sad", text="OLD-WORRY")
@@ -312,7 +308,7 @@ def test_after_team_key_rotation_old_and_new_worries_open_for_a_dsl_and_a_remove
     kept_by_second = _keyring(db, SECOND_DSL_EMAIL, SECOND_DSL_PASSWORD)  # as if they kept a copy
     assert _opens(db, old_worry, kept_by_second)
 
-    staff.login()
+    staff_member.login()
     page = _html(console.get("/staff"))
     removed = console.post("/staff/%d/remove" % second, data={"csrf_token": csrf_token(page)})
     assert removed.status_code == 200 and "make a new team key" in _html(removed)
@@ -330,8 +326,8 @@ def test_after_team_key_rotation_old_and_new_worries_open_for_a_dsl_and_a_remove
     assert db.execute("SELECT count(*) FROM key_wraps WHERE staff_id = ?", [second]).fetchone()[0] == 0
     assert not _opens(db, new_worry, kept_by_second)
     assert not _opens(db, new_worry, keys.unlock_keyring(db, second, SECOND_DSL_PASSWORD))
-    staff.logout()
-    assert staff.login(SECOND_DSL_EMAIL, SECOND_DSL_PASSWORD).status_code == 401
+    staff_member.logout()
+    assert staff_member.login(SECOND_DSL_EMAIL, SECOND_DSL_PASSWORD).status_code == 401
     # The new recovery code opens every team key, old and new; the old code opens none.
     recovered = keys.unlock_team_with_recovery(db, new_code)
     assert set(recovered) == {row[0] for row in db.execute("SELECT key_id FROM keys WHERE purpose = 'team'")}
@@ -344,11 +340,11 @@ def test_after_team_key_rotation_old_and_new_worries_open_for_a_dsl_and_a_remove
     assert new_code not in str(db.execute("SELECT * FROM audit_log").fetchall())
 
 
-def test_a_removed_member_is_signed_out_at_once(deputy, staff, console, console_app, db):
+def test_a_removed_member_is_signed_out_at_once(deputy, staff_member, console, console_app, db):
     other = console_app.test_client()
     ConsoleHelper(other).login(DEPUTY_EMAIL, DEPUTY_PASSWORD)
     assert other.get("/").status_code == 200
-    staff.login()
+    staff_member.login()
     page = _html(console.get("/staff"))
     console.post("/staff/%d/remove" % deputy, data={"csrf_token": csrf_token(page)})
     assert other.get("/").status_code == 302
@@ -373,8 +369,8 @@ def test_someone_removed_can_be_added_again_with_the_same_email(db):
 
 # Adding staff and resetting passwords ---------------------------------------------------------
 
-def test_a_dsl_adds_a_deputy_from_the_console_who_then_holds_the_team_key(staff, console, db):
-    staff.login()
+def test_a_dsl_adds_a_deputy_from_the_console_who_then_holds_the_team_key(staff_member, console, db):
+    staff_member.login()
     page = _html(console.get("/staff"))
     response = console.post("/staff", data={"csrf_token": csrf_token(page), "name": "Dee Puty", "role": "deputy",
                                             "email": DEPUTY_EMAIL, "password": DEPUTY_PASSWORD})
@@ -385,22 +381,22 @@ def test_a_dsl_adds_a_deputy_from_the_console_who_then_holds_the_team_key(staff,
 
 
 def test_a_password_reset_by_a_dsl_lets_a_deputy_sign_in_with_the_new_password_and_open_team_worries(
-        deputy, child, staff, console, db):
+        deputy, child, staff_member, console, db):
     # The deputy had set up two-factor sign-in: the reset clears it, since its secret was sealed to the old key.
     keyring = _keyring(db, DEPUTY_EMAIL, DEPUTY_PASSWORD)
     two_factor.enrol(db, deputy, keyring, two_factor.new_secret(), two_factor.current_step())
     _post(child, feeling="sad", text="TEAM-WORRY")
     worry_id = _latest_worry(db)
-    staff.login()
+    staff_member.login()
     page = _html(console.get("/staff/%d/password" % deputy))
     assert "new key" in page and "still opens every one" in page
     response = console.post("/staff/%d/password" % deputy, data={"csrf_token": csrf_token(page),
                                                                   "password": NEW_PASSWORD})
     assert response.status_code == 200 and "password is reset" in _html(response)
-    staff.logout()
+    staff_member.logout()
     assert not two_factor.is_enrolled(db, deputy)
-    assert staff.login(DEPUTY_EMAIL, DEPUTY_PASSWORD).status_code == 401
-    assert staff.login(DEPUTY_EMAIL, NEW_PASSWORD).status_code == 303
+    assert staff_member.login(DEPUTY_EMAIL, DEPUTY_PASSWORD).status_code == 401
+    assert staff_member.login(DEPUTY_EMAIL, NEW_PASSWORD).status_code == 303
     assert "TEAM-WORRY" in _html(console.get("/worries/%d" % worry_id))
     assert _opens(db, worry_id, _keyring(db, DEPUTY_EMAIL, NEW_PASSWORD))
     with pytest.raises(opening.OpenError):
@@ -409,9 +405,9 @@ def test_a_password_reset_by_a_dsl_lets_a_deputy_sign_in_with_the_new_password_a
     assert by == find_staff_id(db, DSL_EMAIL) and NEW_PASSWORD not in detail
 
 
-def test_a_reset_makes_up_a_password_shown_once_when_the_dsl_leaves_it_blank(staff, console, db):
+def test_a_reset_makes_up_a_password_shown_once_when_the_dsl_leaves_it_blank(staff_member, console, db):
     teacher = find_staff_id(db, TEACHER_EMAIL)
-    staff.login()
+    staff_member.login()
     page = _html(console.get("/staff/%d/password" % teacher))
     response = console.post("/staff/%d/password" % teacher, data={"csrf_token": csrf_token(page), "password": ""})
     password = re.search(r'<code class="password-once">([^<]+)</code>', _html(response)).group(1)
@@ -438,8 +434,8 @@ def test_a_reset_is_refused_for_a_key_holder_without_the_team_key(deputy, db):
     assert _keyring(db, DEPUTY_EMAIL, DEPUTY_PASSWORD)
 
 
-def test_every_staff_action_leaves_an_audit_row_with_no_password_or_key(deputy, staff, console, db):
-    staff.login()
+def test_every_staff_action_leaves_an_audit_row_with_no_password_or_key(deputy, staff_member, console, db):
+    staff_member.login()
     page = _html(console.get("/staff"))
     console.post("/staff", data={"csrf_token": csrf_token(page), "name": "Hana Head", "role": "head",
                                  "email": HEAD_EMAIL, "password": HEAD_PASSWORD})
@@ -456,8 +452,8 @@ def test_every_staff_action_leaves_an_audit_row_with_no_password_or_key(deputy, 
         assert secret not in log
 
 
-def test_rotating_needs_the_box_ticked_and_changes_nothing_without_it(staff, console, db):
-    staff.login()
+def test_rotating_needs_the_box_ticked_and_changes_nothing_without_it(staff_member, console, db):
+    staff_member.login()
     before = db.execute("SELECT key_id FROM keys WHERE purpose = 'team' AND retired_at IS NULL").fetchall()
     page = _html(console.get("/staff"))
     response = console.post("/staff/team-key", data={"csrf_token": csrf_token(page)})
@@ -468,8 +464,7 @@ def test_rotating_needs_the_box_ticked_and_changes_nothing_without_it(staff, con
 # The command line --------------------------------------------------------------------------------
 
 def _run(data_dir, *args):
-    return subprocess.run([str(WORRYBOX), args[0], "--data-dir", str(data_dir), *map(str, args[1:])],
-                          capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120)
+    return worrybox(args[0], "--data-dir", data_dir, *args[1:])
 
 
 def _file(tmp_path, name, content):
@@ -478,6 +473,7 @@ def _file(tmp_path, name, content):
     return path
 
 
+@pytest.mark.slow
 def test_the_command_line_removes_a_member_of_staff_who_then_cannot_sign_in(data_dir, deputy, db):
     result = _run(data_dir, "remove-staff", "--email", DEPUTY_EMAIL)
     assert result.returncode == 0, result.stderr
@@ -487,6 +483,7 @@ def test_the_command_line_removes_a_member_of_staff_who_then_cannot_sign_in(data
     assert _audit(db, "staff_removed") == [(None, "%s (deputy)" % DEPUTY_EMAIL)]
 
 
+@pytest.mark.slow
 def test_the_command_line_resets_a_password_with_a_dsls_keys(data_dir, deputy, db, tmp_path):
     refused = _run(data_dir, "reset-password", "--email", DEPUTY_EMAIL,
                    "--password-file", _file(tmp_path, "new.txt", NEW_PASSWORD))
@@ -500,6 +497,7 @@ def test_the_command_line_resets_a_password_with_a_dsls_keys(data_dir, deputy, d
     assert _audit(db, "password_reset")[0][0] == find_staff_id(db, DSL_EMAIL)
 
 
+@pytest.mark.slow
 def test_the_command_line_rotates_the_team_key_and_prints_a_new_recovery_code(data_dir, child, db, tmp_path,
                                                                                recovery_code):
     _post(child, feeling="sad")

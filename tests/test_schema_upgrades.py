@@ -1,6 +1,6 @@
 """Migrations 0004, 0005 and 0007 (two-factor sign-in, prank floods, key fingerprints) upgrade a school in use."""
 
-from conftest import DSL_PASSWORD
+from helpers import DSL_PASSWORD
 from worrybox import keys, sealing, worries
 from worrybox.db import connect, migrations
 from worrybox.config import Paths

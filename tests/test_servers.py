@@ -10,73 +10,20 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import requests
 
-from conftest import DSL_EMAIL, DSL_PASSWORD, csrf_token, hidden_value
-from servers import HOST, ROOT, free_port, url
+from helpers import (DSL_EMAIL, DSL_PASSWORD, HOST, ROOT, WORRYBOX, Child, StaffMember, csrf_token, free_port,
+                     port_is_closed, run_school, url)
 from worrybox import casework, keys
 from worrybox.config import Paths
 from worrybox.school import open_school
 
-WORRYBOX = Path(sys.executable).parent / "worrybox"
+pytestmark = pytest.mark.slow  # real gunicorn processes
+
 CANARY = "SERVER-CANARY-41c9 my brother hits me 😢 — مجھے ڈر لگتا ہے"
 NOTE_CANARY = "NOTE-CANARY-8d2e rang mum after school"
-
-
-def run_school(servers, data_dir):
-    kiosk_port, console_port = free_port(), free_port()
-    server = servers([WORRYBOX, "run", "--data-dir", data_dir, "--kiosk-port", kiosk_port,
-                      "--console-port", console_port])
-    server.wait_until_healthy(kiosk_port, console_port)
-    return server, kiosk_port, console_port
-
-
-def port_is_closed(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex((HOST, port)) != 0
-
-
-class Child:
-    """A child at the tablet: a browser session on the kiosk."""
-
-    def __init__(self, port: int):
-        self.port = port
-        self.http = requests.Session()
-
-    def form(self):
-        page = self.http.get(url(self.port, "/worry"), timeout=30)
-        assert page.status_code == 200
-        return {"csrf_token": csrf_token(page.text), "submission_id": hidden_value(page.text, "submission_id")}
-
-    def send(self, data):
-        return self.http.post(url(self.port, "/worry"), data=data, allow_redirects=False, timeout=30)
-
-    def post(self, **fields):
-        return self.send(dict(self.form(), **fields))
-
-
-class StaffMember:
-    """A member of staff in a browser session on the console."""
-
-    def __init__(self, port: int):
-        self.port = port
-        self.http = requests.Session()
-
-    def login(self, email, password):
-        token = csrf_token(self.http.get(url(self.port, "/login"), timeout=30).text)
-        return self.http.post(url(self.port, "/login"), allow_redirects=False, timeout=30,
-                              data={"email": email, "password": password, "csrf_token": token})
-
-    def newest_worry_id(self) -> int:
-        queue = self.http.get(url(self.port, "/"), allow_redirects=False, timeout=30)
-        assert queue.status_code == 200, "the console did not keep the session: %s" % queue.status_code
-        return max(int(found) for found in re.findall(r"/worries/(\d+)", queue.text))
-
-    def open(self, worry_id: int):
-        return self.http.get(url(self.port, "/worries/%d" % worry_id), allow_redirects=False, timeout=30)
 
 
 def test_run_serves_the_kiosk_and_the_console_on_their_ports(servers, data_dir):

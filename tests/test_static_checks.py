@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # bandit and pip-audit over the whole package
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("worrybox", "kiosk", "staff_console")
 

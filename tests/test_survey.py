@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from conftest import TEACHER_EMAIL, TEACHER_PASSWORD, csrf_token
+from helpers import TEACHER_EMAIL, TEACHER_PASSWORD, csrf_token
 from worrybox import periods, report, survey
 
 TODAY = date.today()
@@ -27,8 +27,8 @@ def test_answers_are_kept_only_while_a_window_is_open_and_keep_no_child(db):
         survey.record_response(db, TODAY, {"safe_in_toilets": "maybe"})
 
 
-def test_the_dsl_opens_the_survey_and_reads_results_by_class_disclosure_controlled(db, staff, console):
-    staff.login()
+def test_the_dsl_opens_the_survey_and_reads_results_by_class_disclosure_controlled(db, staff_member, console):
+    staff_member.login()
     page = console.get("/survey").get_data(as_text=True)
     assert "Not open today" in page
     response = console.post("/survey/windows", data={"csrf_token": csrf_token(page), "opens_on": TODAY.isoformat(),
@@ -57,6 +57,6 @@ def test_survey_results_are_in_the_governors_report(db):
     assert rows["I feel safe in the toilets: sometimes or no"].shown == "5"
 
 
-def test_a_teacher_cannot_open_the_survey_or_read_its_results(staff, console):
-    staff.login(TEACHER_EMAIL, TEACHER_PASSWORD)
+def test_a_teacher_cannot_open_the_survey_or_read_its_results(staff_member, console):
+    staff_member.login(TEACHER_EMAIL, TEACHER_PASSWORD)
     assert console.get("/survey").status_code == 403

@@ -3,7 +3,7 @@
 import re
 from datetime import datetime, timedelta, timezone
 
-from conftest import OTHER_TEACHER_EMAIL, OTHER_TEACHER_PASSWORD, PUPILS, TEACHER_EMAIL, TEACHER_PASSWORD
+from helpers import OTHER_TEACHER_EMAIL, OTHER_TEACHER_PASSWORD, PUPILS, TEACHER_EMAIL, TEACHER_PASSWORD
 from worrybox import throttle, worries
 from worrybox.config import Paths
 from worrybox.recipients import worry_recipients
@@ -25,7 +25,7 @@ def _cell(page, label):
     return match.group(1) if match else None
 
 
-def test_a_class_teacher_sees_their_classs_themes_disclosure_controlled_and_nothing_else(db, data_dir, staff,
+def test_a_class_teacher_sees_their_classs_themes_disclosure_controlled_and_nothing_else(db, data_dir, staff_member,
                                                                                          console):
     amira, tomasz, harjit = PUPILS
     for n in range(6):
@@ -39,7 +39,7 @@ def test_a_class_teacher_sees_their_classs_themes_disclosure_controlled_and_noth
     for n in range(16, 21):
         throttle.mark_not_real(db, _post(db, data_dir, n, amira, "online", "online"), 1, not_real=True)
     throttle.mark_not_real(db, prank, 1, not_real=True)
-    staff.login(TEACHER_EMAIL, TEACHER_PASSWORD)
+    staff_member.login(TEACHER_EMAIL, TEACHER_PASSWORD)
     page = console.get("/themes").get_data(as_text=True)
     assert _cell(page, "Friends") == "5"  # 6, rounded
     assert _cell(page, "Home") == "fewer than 5"
@@ -49,11 +49,11 @@ def test_a_class_teacher_sees_their_classs_themes_disclosure_controlled_and_noth
     assert "A grown-up at school" not in page
     for secret in (CANARY, "THEME-CANARY", *(p.first_name for p in PUPILS), *(p.last_name for p in PUPILS)):
         assert secret not in page
-    staff.logout()
-    staff.login(OTHER_TEACHER_EMAIL, OTHER_TEACHER_PASSWORD)
+    staff_member.logout()
+    staff_member.login(OTHER_TEACHER_EMAIL, OTHER_TEACHER_PASSWORD)
     assert _cell(console.get("/themes").get_data(as_text=True), "School work") == "5"
 
 
-def test_only_a_class_teacher_has_themes_for_circle_time(staff, console):
-    staff.login()
+def test_only_a_class_teacher_has_themes_for_circle_time(staff_member, console):
+    staff_member.login()
     assert console.get("/themes").status_code == 403

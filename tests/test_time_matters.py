@@ -30,11 +30,11 @@ def _post(db, n, at, urgent=False):
         submission_id="time-%02d-xxxxxxxxxxxxxx" % n, feeling="sad", urgent=urgent), at=at)[0]
 
 
-def test_the_queue_marks_worries_nobody_read_in_time(db, staff, console):
+def test_the_queue_marks_worries_nobody_read_in_time(db, staff_member, console):
     now = datetime.now(timezone.utc)
     late = _post(db, 1, now - timedelta(minutes=20), urgent=True)
     fresh = _post(db, 2, now - timedelta(minutes=2), urgent=True)
-    staff.login()
+    staff_member.login()
 
     def row_of(worry_id):
         page = console.get("/").get_data(as_text=True)
@@ -45,12 +45,12 @@ def test_the_queue_marks_worries_nobody_read_in_time(db, staff, console):
     assert "Not read in time" not in row_of(late)
 
 
-def test_the_queue_shows_the_median_time_to_first_read_this_week(db, staff, console):
+def test_the_queue_shows_the_median_time_to_first_read_this_week(db, staff_member, console):
     now = datetime.now(timezone.utc)
     for n, minutes in enumerate((1, 3, 5)):
         worry_id = _post(db, n, now - timedelta(minutes=6))
         db.execute("UPDATE worries SET first_opened_at = ? WHERE id = ?",
                    [(now - timedelta(minutes=6 - minutes)).isoformat(timespec="microseconds"), worry_id])
     assert worries.median_minutes_to_first_read(db, now - timedelta(days=1)) == 3
-    staff.login()
+    staff_member.login()
     assert "median of\n  3 minutes" in console.get("/").get_data(as_text=True)

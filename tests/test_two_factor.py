@@ -5,8 +5,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import DSL_EMAIL, DSL_PASSWORD, TEACHER_EMAIL, TEACHER_PASSWORD, ConsoleHelper, csrf_token
-from test_cli import worrybox
+from helpers import (DSL_EMAIL, DSL_PASSWORD, TEACHER_EMAIL, TEACHER_PASSWORD, ConsoleHelper, csrf_token,
+                     worrybox)
 from worrybox import keys, staff as staff_accounts, two_factor
 from worrybox.check import run_checks
 from worrybox.config import Paths
@@ -236,6 +236,7 @@ def test_the_code_pages_without_a_password_first_go_to_sign_in(required, console
         assert _path(console.post(path, data={"code": "123456"})) == "/login"
 
 
+@pytest.mark.slow
 def test_the_reset_command_makes_them_set_up_again_and_is_audited(enrolled, data_dir, console, db):
     result = worrybox("two-factor", "reset", "--data-dir", data_dir, "--email", DSL_EMAIL)
     assert result.returncode == 0, result.stderr
@@ -244,6 +245,7 @@ def test_the_reset_command_makes_them_set_up_again_and_is_audited(enrolled, data
     assert _path(ConsoleHelper(console).login()) == "/login/setup"
 
 
+@pytest.mark.slow
 def test_worrybox_check_flags_two_factor_off_and_a_key_holder_not_set_up(data_dir, db):
     def problems():
         return " ".join(f.what for f in run_checks(Paths(data_dir)) if not f.ok)

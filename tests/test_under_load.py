@@ -12,22 +12,22 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
+import pytest
 import requests
 
-from conftest import DSL_PASSWORD
-from test_servers import ROOT, Child, free_port, port_is_closed
+from helpers import DSL_PASSWORD, ROOT, WORRYBOX, Child, free_port, port_is_closed
 from worrybox import keys, opening
 from worrybox.config import Paths
 from worrybox.school import open_school
 from worrybox.worries import worry_aad
 
+pytestmark = pytest.mark.slow  # gunicorn under load, kill -9 and backups under load
+
 LONG = os.environ.get("WORRYBOX_LONG_TESTS") == "1"
 CLIENTS = 16
 LOAD_SECONDS = 60 if LONG else 6
 CRASHES = 20 if LONG else 3
-WORRYBOX = Path(sys.executable).parent / "worrybox"
 
 
 def start_kiosk(servers, data_dir):

@@ -271,12 +271,19 @@ def retention(data_dir, dry_run):
 @click.option("--kiosk-port", default=8000, show_default=True, type=int)
 @click.option("--console-port", default=8001, show_default=True, type=int)
 def demo(data_dir, host, kiosk_port, console_port):
-    """Create a demo school with a made-up roster (if there is none) and run it."""
-    from .demo import create_demo_school
+    """Create a demo school with every role, mediators and sample worries (if there is none) and run it."""
+    from .demo import NotADemoSchool, create_demo_school, sign_in_guide, write_guide
     from .runner import run_apps
 
-    logins_file = create_demo_school(data_dir.resolve())
-    click.echo(logins_file.read_text(encoding="utf-8"))
+    try:
+        logins = create_demo_school(data_dir.resolve())
+    except NotADemoSchool as exc:
+        raise click.ClickException(str(exc))
+    except KeyboardInterrupt:
+        click.echo("Stopped before the demo school was ready; nothing was kept.")
+        sys.exit(0)
+    guide = sign_in_guide(logins, "http://%s:%d" % (host, kiosk_port), "http://%s:%d" % (host, console_port))
+    click.echo(guide + "(This list is also in %s.)\n" % write_guide(data_dir.resolve(), guide))
     sys.exit(run_apps(data_dir.resolve(), host, kiosk_port, console_port, echo=click.echo))
 
 

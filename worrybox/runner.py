@@ -19,32 +19,37 @@ def gunicorn_command(app: str, host: str, port: int) -> list[str]:
 
 
 def run_apps(data_dir: Path, host: str, kiosk_port: int, console_port: int, echo=print) -> int:
-    """Start both apps and the alert sender and wait; Ctrl-C or SIGTERM stops all cleanly. Returns an exit code."""
+    """Start both apps and the alert sender and wait; Ctrl-C or SIGTERM stops all cleanly. Returns an exit code.
+
+    Stopping on purpose exits 0, whatever the apps answered: Ctrl-C in a terminal signals them too, and
+    `make run` must not end with an error for it. Only an app stopping by itself makes the code non-zero.
+    """
+    stopping = []
+
+    def stop(signum, frame):
+        stopping.append(signum)
+
+    # Handlers first: a Ctrl-C while the apps are still starting stops them too, without a traceback.
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
     env = dict(os.environ, WORRYBOX_DATA_DIR=str(data_dir))
-    processes = {
-        "kiosk": subprocess.Popen(gunicorn_command("kiosk", host, kiosk_port), env=env),
-        "console": subprocess.Popen(gunicorn_command("console", host, console_port), env=env),
-        "alert sender": subprocess.Popen([sys.executable, "-m", "worrybox", "send-alerts"], env=env),
-    }
-    echo("Kiosk:         http://%s:%d" % (host, kiosk_port))
-    echo("Staff console: http://%s:%d" % (host, console_port))
-    echo("Press Ctrl-C to stop.")
-
-    def stop(signum=None, frame=None):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
+    processes = {}
     exit_code = 0
     try:
-        while True:
-            for name, process in processes.items():
-                if process.poll() is not None:
+        processes["kiosk"] = subprocess.Popen(gunicorn_command("kiosk", host, kiosk_port), env=env)
+        processes["console"] = subprocess.Popen(gunicorn_command("console", host, console_port), env=env)
+        processes["alert sender"] = subprocess.Popen([sys.executable, "-m", "worrybox", "send-alerts"], env=env)
+        echo("Kiosk:         http://%s:%d" % (host, kiosk_port))
+        echo("Staff console: http://%s:%d" % (host, console_port))
+        echo("Press Ctrl-C to stop.")
+        while not stopping:
+            stopped = [(name, process) for name, process in processes.items() if process.poll() is not None]
+            if stopped:
+                if not stopping:
+                    name, process = stopped[0]
                     echo("The %s stopped (exit code %s); stopping the others too." % (name, process.returncode))
                     exit_code = process.returncode or 1
-                    raise KeyboardInterrupt
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
+                break
+            time.sleep(0.2)
     finally:
         for process in processes.values():
             if process.poll() is None:
@@ -56,5 +61,7 @@ def run_apps(data_dir: Path, host: str, kiosk_port: int, console_port: int, echo
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     echo("Stopped.")
     return exit_code

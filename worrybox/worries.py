@@ -73,21 +73,25 @@ def post_worry(db, recipients: dict[str, bytes], worry: NewWorry, at: datetime |
     return worry_id, True
 
 
+def queue_sql(key_count: int, status: str = "open") -> str:
+    """The query queue() runs for this many keys (parameters: the key ids, the limit, the offset)."""
+    where = "status != 'closed'" if status == "open" else "status = 'closed'"
+    placeholders = ",".join("?" * key_count)
+    # A flood of pranks, or a worry staff marked not real, comes after every other worry: it cannot bury one.
+    return (
+        "SELECT id, created_at, feeling, topic, place, talk_to, urgent, named, status, first_opened_at, flood, "
+        "not_real_at IS NOT NULL, logged_by IS NOT NULL, concern_category FROM worries w "
+        "WHERE %s AND EXISTS (SELECT 1 FROM worry_keys k WHERE k.worry_id = w.id AND k.key_id IN (%s)) "
+        "ORDER BY (flood OR not_real_at IS NOT NULL), urgent DESC, id DESC LIMIT ? OFFSET ?" % (where, placeholders)
+    )
+
+
 def queue(db, key_ids, page: int = 1, status: str = "open") -> tuple[list[dict], bool]:
     """Return one page of worries these keys open, urgent first then newest, and whether more follow."""
     key_ids = list(key_ids)
     if not key_ids:
         return [], False
-    where = "status != 'closed'" if status == "open" else "status = 'closed'"
-    placeholders = ",".join("?" * len(key_ids))
-    # A flood of pranks, or a worry staff marked not real, comes after every other worry: it cannot bury one.
-    rows = db.execute(
-        "SELECT id, created_at, feeling, topic, place, talk_to, urgent, named, status, first_opened_at, flood, "
-        "not_real_at IS NOT NULL, logged_by IS NOT NULL, concern_category FROM worries w "
-        "WHERE %s AND EXISTS (SELECT 1 FROM worry_keys k WHERE k.worry_id = w.id AND k.key_id IN (%s)) "
-        "ORDER BY (flood OR not_real_at IS NOT NULL), urgent DESC, id DESC LIMIT ? OFFSET ?" % (where, placeholders),
-        [*key_ids, PAGE_SIZE + 1, (max(page, 1) - 1) * PAGE_SIZE],
-    )
+    rows = db.execute(queue_sql(len(key_ids), status), [*key_ids, PAGE_SIZE + 1, (max(page, 1) - 1) * PAGE_SIZE])
     columns = ("id", "created_at", "feeling", "topic", "place", "talk_to", "urgent", "named", "status", "first_opened_at",
                "flood", "not_real", "staff_concern", "concern_category")
     items = [dict(zip(columns, row)) for row in rows]
