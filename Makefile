@@ -54,9 +54,11 @@ run: install-run
 test: install browser
 	$(BIN)/python -m pytest
 
-# Not part of `make test`: serves the apps under gunicorn on 127.0.0.1 and loads them with wrk (~5 minutes).
+# Not part of `make test`: serves the apps under gunicorn on 127.0.0.1, loads them with wrk and the kiosk in a
+# throttled Chromium (~7 minutes).
 bench: install
 	@command -v wrk >/dev/null || apt-get install -y wrk || (apt-get update && apt-get install -y wrk)
+	@command -v chromium >/dev/null || $(MAKE) browser
 	$(BIN)/python -u bench/run.py
 
 clean:

@@ -1,8 +1,8 @@
 -- One wrk script for every Worry Box benchmark; what to send comes after `--` on wrk's command line:
 --   get                          GET the path in the URL (headers such as Cookie come from wrk -H)
 --   post_text                    POST a 200-byte field `text` to the URL's path (the sealed-insert anchor)
---   post_worry TAG CSRF PUPILS   POST /worry as the kiosk's form does, named by a random one of PUPILS
---                                roster ids BENCH0001..; each request gets its own submission_id
+--   post_worry TAG CSRF FILE     POST /worry as the kiosk's form does, named by a random one of the name
+--                                tiles' values in FILE (one a line); each request gets its own submission_id
 --   open_worry MAX               GET /worries/<a random id from 1 to MAX>
 -- Every response is checked against the status its mode expects; done() prints one line,
 -- "BENCH {json}", that run.py reads.
@@ -46,7 +46,11 @@ function init(args)
     wrk.method = "POST"
     wrk.body = "text=" .. form_encode(TEXT)
   elseif mode == "post_worry" then
-    tag, csrf, pupils = args[2], args[3], tonumber(args[4])
+    tag, csrf = args[2], args[3]
+    pupils = {}
+    for line in io.lines(args[4]) do
+      if line ~= "" then table.insert(pupils, form_encode(line)) end
+    end
     encoded_text = form_encode(TEXT)
   elseif mode == "open_worry" then
     max_id = tonumber(args[2])
@@ -59,7 +63,7 @@ function request()
     local body = "text=" .. encoded_text
       .. "&feeling=" .. pick(FEELINGS) .. "&topic=" .. pick(TOPICS) .. "&place=" .. pick(PLACES)
       .. "&talk_to=" .. pick(TALK_TO)
-      .. "&pupil=" .. string.format("BENCH%04d", math.random(pupils))
+      .. "&pupil=" .. pick(pupils)
       .. "&submission_id=" .. string.format("bench-%s-t%d-%09d", tag, thread_number or 0, counter)
       .. "&csrf_token=" .. csrf
     return wrk.format("POST", "/worry", nil, body)

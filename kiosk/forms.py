@@ -117,11 +117,14 @@ class PictureCodeForm(PictureCodeFields, FlaskForm):
         return super().validate(extra_validators) and self.check_picture_code(required=True)
 
 
-class NameCheckForm(FlaskForm):
-    """Check a worry with the name on it."""
+class NameCheckForm(PictureCodeFields, FlaskForm):
+    """Check a worry with the name on it and the animals chosen when posting it: a name alone shows nothing."""
 
     pupil = StringField(_l("Your name"), filters=[strip_text], validators=[
         DataRequired(_l("Please choose your name.")), Length(max=100)])
+
+    def validate(self, extra_validators=None):
+        return super().validate(extra_validators) and self.check_picture_code(required=True)
 
 
 class BookingForm(FlaskForm):

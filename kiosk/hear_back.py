@@ -99,7 +99,7 @@ def check_name():
         form.pupil.errors = [_("We could not find that name. Please choose it again.")]
         return _render_name(form, class_name, 422)
     try:
-        answer = hear_back.check_pupil(db, keys, keys.pupil_ref(pupil.pupil_id), _tablet_ref())
+        answer = hear_back.check_pupil(db, keys, keys.pupil_ref(pupil.pupil_id), form.picture_code, _tablet_ref())
     except hear_back.ChecksPaused:
         return _paused()
     if answer is None:

@@ -1,9 +1,8 @@
 """Peer mediators at the kiosk: a child books a chat; a mediator signs in to see and record their chats."""
 
-import time
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
 
@@ -19,6 +18,7 @@ bp = Blueprint("pals", __name__)
 
 # A mediator's view closes after this long without a tap, so the next child never sees it.
 MEDIATOR_IDLE_SECONDS = 120
+MEDIATOR_IDLE = timedelta(seconds=MEDIATOR_IDLE_SECONDS)
 NOT_OPEN = mediators.NOT_OPEN
 
 
@@ -38,15 +38,20 @@ def weekday_date(day):
 
 @bp.before_app_request
 def end_mediator_view_when_left_or_idle():
-    """Leaving the mediator pages, or leaving them untouched, signs the mediator out."""
-    if "mediator" not in session or request.endpoint == "static":
+    """Find the signed-in mediator (a server-side session); leaving the mediator pages, or leaving them
+    untouched, signs them out, so a copied cookie is worth nothing afterwards."""
+    g.mediator = None
+    token = session.get("mediator")
+    if not token or request.endpoint == "static":
         return
-    idle = time.time() - session.get("mediator_seen", 0) > MEDIATOR_IDLE_SECONDS
-    if idle or not (request.endpoint or "").startswith("pals.mediator"):
+    db = get_db()
+    if not (request.endpoint or "").startswith("pals.mediator"):
+        mediators.end_session(db, token)
         session.pop("mediator", None)
-        session.pop("mediator_seen", None)
-    else:
-        session["mediator_seen"] = time.time()
+        return
+    g.mediator = mediators.session_mediator(db, token, MEDIATOR_IDLE)
+    if g.mediator is None:
+        session.pop("mediator", None)
 
 
 def _now_local() -> datetime:
@@ -147,7 +152,7 @@ def _mediator_choices():
 
 @bp.get("/mediator")
 def mediator():
-    if "mediator" in session:
+    if g.mediator:
         return redirect(url_for("pals.mediator_duty"))
     return render_template("kiosk/mediator_login.html", form=MediatorLoginForm(formdata=None),
                            people=_mediator_choices())
@@ -161,7 +166,7 @@ def mediator_login():
         pupil_ref = get_pupil_keys().pupil_ref(form.pupil.data)
         result = mediators.check_pin(get_db(), pupil_ref, form.pin.data)
         if result is mediators.PinCheck.OK:
-            session["mediator"], session["mediator_seen"] = pupil_ref, time.time()
+            session["mediator"] = mediators.start_session(get_db(), pupil_ref)
             return redirect(url_for("pals.mediator_duty"), 303)
         if result is mediators.PinCheck.PAUSED:
             status = 429
@@ -184,45 +189,51 @@ def mediator_duty():
     return _render_duty()
 
 
-def _render_duty(forms=None, status=200):
-    pupil_ref = session.get("mediator")
+def _render_duty(forms=None, status=200, messages=()):
+    pupil_ref = g.mediator
     if not pupil_ref:
         return redirect(url_for("pals.mediator"))
     keys, db = get_pupil_keys(), get_db()
     today = _now_local().date()
     me = roster.pupil_by_ref(db, keys, pupil_ref)
     duties = mediators.duty(db, pupil_ref, today)
+    now = datetime.now(timezone.utc)
     for entry in duties:
+        started = mediators.chat_start(db, entry["day"], entry["slot"].start_time) <= now
         for booking in entry["bookings"]:
+            booking["started"] = started
             booking["pupil"] = roster.pupil_by_ref(db, keys, booking["pupil_ref"])
             booking["form"] = (forms or {}).get(booking["id"]) or OutcomeForm(
                 formdata=None,
                 attended=None if booking["attended"] is None else ("yes" if booking["attended"] else "no"),
                 outcome=booking["outcome"])
     return render_template("kiosk/mediator_duty.html", me=me, duties=duties, today=today, topics=TOPICS,
-                           outcomes=mediators.OUTCOMES, done_form=DoneForm(),
-                           idle_seconds=MEDIATOR_IDLE_SECONDS), status
+                           outcomes=mediators.OUTCOMES, done_form=DoneForm(), idle_seconds=MEDIATOR_IDLE_SECONDS,
+                           find_an_adult=session.pop("find_an_adult", False), messages=messages), status
 
 
 @bp.post("/mediator/bookings/<int(max=9223372036854775807):booking_id>")
 def mediator_outcome(booking_id):
-    pupil_ref = session.get("mediator")
+    pupil_ref = g.mediator
     if not pupil_ref:
         return redirect(url_for("pals.mediator"))
     form = OutcomeForm()
     if not form.validate():
         return _render_duty({booking_id: form}, 422)
+    attended = form.attended.data == "yes"
     try:
-        mediators.record_outcome(get_db(), booking_id, pupil_ref, form.attended.data == "yes",
-                                 form.outcome.data or None)
+        mediators.record_outcome(get_db(), booking_id, pupil_ref, attended, form.outcome.data or None)
     except LookupError:
         abort(404)
+    except mediators.ChatNotStarted:
+        return _render_duty({booking_id: form}, 409, [_("You can say how a chat went once it has started.")])
+    if attended and form.outcome.data == "pass_to_adult":
+        session["find_an_adult"] = True
     return redirect(url_for("pals.mediator_duty"), 303)
 
 
 @bp.post("/mediator/done")
 def mediator_done():
     # No CSRF check on purpose: ending a mediator's view is always safe on a shared tablet.
-    session.pop("mediator", None)
-    session.pop("mediator_seen", None)
+    mediators.end_session(get_db(), session.pop("mediator", None))
     return redirect(url_for("kiosk.start"), 303)

@@ -36,21 +36,33 @@ def _resting_page():
 
 @bp.before_app_request
 def recognise_tablet():
-    """Which tablet this is: named in its launch address (?tablet=) once, then remembered in a cookie."""
-    named = request.args.get("tablet")
+    """Which tablet this is: an enrolled tablet's cookie holds a random token, never its name.
+
+    A name in the address (?tablet=NAME) is ignored: anyone could type one.
+    """
     try:
-        g.tablet = tablets.known_tablet(get_db(), named or request.cookies.get(TABLET_COOKIE))
-    except Exception:  # never let a tablet name stop a child from reaching the page
+        g.tablet = tablets.tablet_for_token(get_db(), request.cookies.get(TABLET_COOKIE))
+    except Exception:  # never let a tablet's cookie stop a child from reaching the page
         g.tablet = None
-    g.set_tablet_cookie = bool(named and g.tablet)
+    g.new_tablet_token = None
 
 
 @bp.after_app_request
 def remember_tablet(response):
-    if g.get("set_tablet_cookie"):
-        response.set_cookie(TABLET_COOKIE, g.tablet, max_age=TABLET_COOKIE_MAX_AGE, httponly=True,
+    if g.get("new_tablet_token"):
+        response.set_cookie(TABLET_COOKIE, g.new_tablet_token, max_age=TABLET_COOKIE_MAX_AGE, httponly=True,
                             samesite="Strict", secure=request.is_secure)
     return response
+
+
+@bp.get("/enrol/<token>")
+def enrol_tablet(token):
+    """Open a one-time link from the staff console on a tablet: from now on the kiosk knows which tablet it is."""
+    enrolled = tablets.enrol(get_db(), token)
+    if enrolled is None:
+        abort(404)
+    g.tablet, g.new_tablet_token = enrolled
+    return redirect(url_for("kiosk.start"), 303)
 
 
 @bp.app_context_processor
@@ -65,7 +77,7 @@ def kiosk_context():
 @bp.before_app_request
 def refuse_when_resting():
     """Accept nothing when there is no valid key to seal to: never store a worry we could not seal."""
-    if request.endpoint in ("static", "kiosk.healthz", "kiosk.thanks"):
+    if request.endpoint in ("static", "kiosk.healthz", "kiosk.thanks", "kiosk.enrol_tablet"):
         return None
     try:
         worry_recipients(get_db())

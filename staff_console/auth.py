@@ -1,7 +1,11 @@
 """Sign in and out, who is signed in, and the guard every other console view uses."""
 
+import contextlib
 import functools
+import os
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, session, url_for
@@ -9,7 +13,7 @@ from flask import Blueprint, current_app, g, jsonify, redirect, render_template,
 from worrybox import staff, two_factor
 from worrybox.db import get_setting
 from worrybox.keys import Keyring
-from worrybox_web import get_db
+from worrybox_web import SECURITY_HEADERS, get_db
 from worrybox_web.errors import error_page
 
 from .forms import CodeForm, LoginForm, LogoutForm, PasswordForm
@@ -18,8 +22,29 @@ from .permissions import MAY, may
 
 bp = Blueprint("auth", __name__)
 
-SIGN_IN_FAILED = ("We could not sign you in with that email and password. After five wrong tries "
-                  "an account pauses for 15 minutes.")
+SIGN_IN_FAILED = ("We could not sign you in with that email and password. After a few wrong tries from one "
+                  "computer, each next try there has to wait a little longer.")
+# Each password check takes 64 MiB and a good part of a second of CPU: at most two at once (and one at a time
+# from one address), so a flood of sign-ins cannot take every one of the console's threads. They run in two
+# threads of their own at a lower CPU priority, so the console keeps answering everyone else meanwhile.
+HASHING = threading.BoundedSemaphore(2)
+HASHING_WAIT_SECONDS = 1.0
+
+
+def _lower_this_threads_priority():
+    try:  # on Linux a thread id here changes only this thread (and the threads Argon2 starts from it)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):
+        pass
+
+
+_password_checkers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="password-check",
+                                        initializer=_lower_this_threads_priority)
+BUSY = "The console is busy checking other sign-ins. Please wait a moment and try again."
+FLOOD_PAGE = ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Please wait</title></head>"
+              "<body><main><h1>Please wait</h1><p>There have been several sign-in tries from this computer. "
+              "Please wait a little, then <a href=\"/login\">try again</a>. (This does not stop anyone signing in "
+              "from another computer.)</p></main></body></html>")
 # A sign-in whose password was right but whose second factor is still to come lasts this long.
 PENDING_SECONDS = 300
 CODE_EXPIRED = "That page had expired. Type the code your app shows now and press the button again."
@@ -60,6 +85,79 @@ def _drop_pending() -> None:
     _pending_sign_ins().pop(session.pop("pending", None) or "", None)
 
 
+class SignInGate:
+    """WSGI middleware: answer a sign-in from an address that must wait, or is already signing in, at once.
+
+    It runs before Flask does any work for the request (no session, no database, no template), so a flood
+    of sign-ins costs next to nothing and cannot starve other requests of the console's threads. It also
+    remembers, in this process, which addresses are signing in now and which were told to wait until when.
+    """
+
+    def __init__(self, app):
+        self.app = app
+        self._lock = threading.Lock()
+        self._signing_in_from: set[str] = set()
+        self._waiting_until: dict[str, float] = {}  # time.monotonic() values
+
+    def __call__(self, environ, start_response):
+        if environ.get("REQUEST_METHOD") == "POST" and environ.get("PATH_INFO") == "/login":
+            wait = self.must_wait(environ.get("REMOTE_ADDR") or "unknown")
+            if wait:
+                headers = [("Content-Type", "text/html; charset=utf-8"), ("Retry-After", str(wait)),
+                           ("Cache-Control", "no-store"), *SECURITY_HEADERS.items()]
+                start_response("429 Too Many Requests", headers)
+                return [FLOOD_PAGE.encode("utf-8")]
+        return self.app(environ, start_response)
+
+    def must_wait(self, address: str) -> int:
+        """Seconds an address must still wait before its next sign-in (1 while one of its sign-ins is running)."""
+        now = time.monotonic()
+        with self._lock:
+            until = self._waiting_until.get(address)
+            if until is not None and until <= now:
+                self._waiting_until.pop(address, None)
+                until = None
+            if until is not None:
+                return max(1, int(until - now + 0.999))
+            return 1 if address in self._signing_in_from else 0
+
+    def make_wait(self, address: str, seconds: int) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._waiting_until) > 10000:  # many addresses: forget those whose wait is over
+                for other, until in list(self._waiting_until.items()):
+                    if until <= now:
+                        self._waiting_until.pop(other, None)
+            self._waiting_until[address] = now + seconds
+
+    @contextlib.contextmanager
+    def password_check_slot(self, address: str):
+        """Take one of the few places for a password check: yield a function that runs one, or None if none is free."""
+        with self._lock:
+            busy_here = address in self._signing_in_from
+            if not busy_here:
+                self._signing_in_from.add(address)
+        if busy_here:
+            yield None
+            return
+        try:
+            if not HASHING.acquire(timeout=HASHING_WAIT_SECONDS):
+                yield None
+                return
+            try:
+                yield _run_password_check
+            finally:
+                HASHING.release()
+        finally:
+            with self._lock:
+                self._signing_in_from.discard(address)
+
+
+def _gate() -> SignInGate:
+    return current_app.extensions["worrybox_sign_in_gate"]
+
+
+@bp.before_app_request
 def load_signed_in_staff():
     """Find who this request is from; a session without unlocked keys in this process is signed out."""
     g.staff = g.keyring = None
@@ -126,13 +224,39 @@ def signed_in_context():
     # an error page is being drawn (too big, not a form) and must not be read again.
     member = g.get("staff")
     return {"staff_member": member, "logout_form": LogoutForm(formdata=None) if member else None,
-            "may": lambda action: member is not None and may(member.role, action)}
+            "may": lambda action: member is not None and may(member.role, action),
+            "failed_sign_ins": session.get("failed_sign_ins") if member else None}
 
 
 @bp.get("/healthz")
 def healthz():
     get_db().execute("SELECT 1").fetchone()
     return jsonify(status="ok")
+
+
+def _wait_message(seconds: int) -> str:
+    if seconds < 90:
+        wait = "%d second%s" % (seconds, "" if seconds == 1 else "s")
+    else:
+        wait = "%d minutes" % ((seconds + 59) // 60)
+    return ("There have been several wrong tries from this computer. Please wait %s, then try again. "
+            "(This does not stop you signing in from another computer.)" % wait)
+
+
+def _client_address() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _run_password_check(function, *args, **kwargs):
+    return _password_checkers.submit(function, *args, **kwargs).result()
+
+
+def _refused(form, message, status, retry_after):
+    form.form_errors.append(message)
+    form.password.data = ""
+    response = current_app.make_response((render_template("console/login.html", form=form), status))
+    response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -146,7 +270,20 @@ def login():
     if status:
         return render_template("console/login.html", form=form), status
     db = get_db()
-    result = staff.sign_in(db, form.email.data, form.password.data)
+    # Refused before any password hashing: the wait, then a free place for the check.
+    wait = staff.sign_in_wait(db, form.email.data, _client_address())
+    if wait:
+        _gate().make_wait(_client_address(), wait)
+        current_app.logger.info("sign-in refused before checking: wrong tries from this address")
+        return _refused(form, _wait_message(wait), 429, wait)
+    with _gate().password_check_slot(_client_address()) as run_check:
+        if run_check is None:
+            return _refused(form, BUSY, 503, 2)
+        try:
+            result = run_check(staff.sign_in, db, form.email.data, form.password.data, address=_client_address())
+        except staff.SignInThrottled as throttled:
+            _gate().make_wait(_client_address(), throttled.seconds)
+            return _refused(form, _wait_message(throttled.seconds), 429, throttled.seconds)
     if result is None:
         form.form_errors.append(SIGN_IN_FAILED)
         return render_template("console/login.html", form=form), 401
@@ -174,6 +311,10 @@ def _finish_sign_in(member, keyring):
     token = staff.start_session(get_db(), member.id)
     session["token"] = token
     _keyrings()[token] = keyring
+    failed, latest = staff.failed_since_previous_sign_in(get_db(), member.email)
+    if failed:
+        # Shown on every page of this session: someone else may have been trying their password.
+        session["failed_sign_ins"] = [failed, latest]
     current_app.logger.info("staff %d signed in", member.id)
     return redirect(home_url(member), 303)
 
@@ -181,9 +322,9 @@ def _finish_sign_in(member, keyring):
 def _code_refused(pending, form, template, status=401, **context):
     """Count a wrong code; after too many, end the half-finished sign-in like a locked password."""
     db = get_db()
-    staff.count_failure(db, pending.member, "wrong two-factor code")
+    staff.count_failure(db, pending.member, "wrong two-factor code", address=_client_address())
     current_app.logger.info("staff %d gave a wrong second factor", pending.member.id)
-    if staff.is_locked(db, pending.member.email):
+    if staff.is_locked(db, pending.member.email, _client_address()):
         _drop_pending()
         login_form = LoginForm(formdata=None)
         login_form.form_errors.append(SIGN_IN_FAILED)
@@ -205,7 +346,7 @@ def second_factor():
     if status:
         return render_template("console/two_factor_code.html", form=form), status
     db = get_db()
-    if staff.is_locked(db, pending.member.email):
+    if staff.is_locked(db, pending.member.email, _client_address()):
         return _code_refused(pending, form, "console/two_factor_code.html")
     how = two_factor.check_code(db, pending.member.id, pending.keyring, form.code.data)
     if how is None:
@@ -237,7 +378,7 @@ def enrol():
         return render_template(template, form=form, **_enrol_context(pending)), status
     db = get_db()
     step = two_factor.matching_step(pending.new_secret, form.code.data, None)
-    if step is None or staff.is_locked(db, pending.member.email):
+    if step is None or staff.is_locked(db, pending.member.email, _client_address()):
         return _code_refused(pending, form, template, **_enrol_context(pending))
     codes = two_factor.enrol(db, pending.member.id, pending.keyring, pending.new_secret, step)
     staff.audit(db, "two_factor_enrolled", staff_id=pending.member.id)
@@ -272,7 +413,11 @@ def change_password():
         return render_template("console/password.html", form=form), status
     db = get_db()
     try:
-        staff.change_password(db, g.staff, g.keyring, form.current_password.data, form.new_password.data)
+        with _gate().password_check_slot(_client_address()) as run_check:
+            if run_check is None:
+                raise staff.AccountError(BUSY)
+            run_check(staff.change_password, db, g.staff, g.keyring, form.current_password.data, form.new_password.data,
+                  address=_client_address())
     except staff.AccountError as exc:
         form.current_password.errors = [str(exc)]
         return render_template("console/password.html", form=form), 422

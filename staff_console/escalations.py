@@ -2,13 +2,13 @@
 
 from flask import Blueprint, g, render_template, url_for
 
-from worrybox import casework, escalation, worries
+from worrybox import casework, clock, escalation, worries
 from worrybox.recipients import NoRecipients, worry_recipients
 from worrybox_web import get_db
 
 from .auth import allowed
-from .common import ID, NOT_ON_ROSTER, Refused, pupils_by_ref, save
-from .forms import AcknowledgeForm
+from .common import BUTTON_EXPIRED, ID, NOT_ON_ROSTER, Refused, pupils_by_ref, save
+from .forms import AcknowledgeForm, ButtonForm
 from .permissions import may
 
 bp = Blueprint("escalations", __name__)
@@ -46,7 +46,7 @@ def _render(ack_forms=None, notice=None, status=200):
     for row in done_rows:
         row["note"] = casework.escalation_note(db, row["id"], g.keyring)
     return render_template("console/escalations.html", open_rows=open_rows, done_rows=done_rows,
-                           notice=notice), status
+                           notice=notice, dealing_form=ButtonForm(formdata=None)), status
 
 
 @bp.get("/escalations")
@@ -70,3 +70,17 @@ def acknowledge(escalation_id):
             raise Refused(lambda: _render(ack_forms={escalation_id: form}, status=503, notice=NO_TEAM_KEY))
     return save(form, lambda status: _render(ack_forms={escalation_id: form}, status=status), change,
                 url_for("escalations.escalations"), "Escalation acknowledged and your note kept.")
+
+
+@bp.post("/escalations/<%s:escalation_id>/dealing" % ID)
+@allowed("act_on_escalations")
+def dealing_with_it(escalation_id):
+    """"I'm dealing with it": acknowledge an escalation for everyone at once (the banner, the on-call chain)."""
+
+    def change(db):
+        if not escalation.acknowledge(db, escalation_id, g.staff.id, "I'm dealing with it", clock.now()):
+            raise Refused(lambda: _render(notice=ALREADY_DONE, status=409))
+        return "escalation %d: dealing with it" % escalation_id
+    return save(ButtonForm(), lambda status: _render(notice=BUTTON_EXPIRED, status=status), change,
+                url_for("escalations.escalations"), "Everyone can see you are dealing with it.",
+                event="escalation_acknowledged")

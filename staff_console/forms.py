@@ -183,6 +183,15 @@ class SettingsForm(FlaskForm):
     smtp_sender = StringField("Send from", filters=[strip_text], validators=[Optional(), Length(max=254)])
     alert_recipients = StringField("Send alerts to", filters=[strip_text],
                                    validators=[Length(max=2000, message="That is too many addresses.")])
+    on_call_minutes = whole_number("Minutes before the next person on call is alerted", 1, 240, optional=True)
+    on_call_list = StringField("On-call list, in order", filters=[strip_text],
+                               validators=[Length(max=2000, message="That is too many addresses.")])
+
+    def validate_on_call_list(self, field):
+        wrong = [address for address in email_list(field.data) if len(address) > 254 or not EMAIL.match(address)]
+        if wrong:
+            raise ValidationError("This does not look like an e-mail address: %s. Separate addresses with commas."
+                                  % wrong[0][:60])
 
     def validate_smtp_sender(self, field):
         if field.data and not EMAIL.match(field.data):

@@ -1,13 +1,14 @@
 """Staff accounts and the roster: add and remove staff, reset a password, rotate the team key, import pupils."""
 
-from flask import Blueprint, abort, current_app, g, render_template
+from flask import Blueprint, abort, current_app, g, redirect, render_template, url_for
 
-from worrybox import keys, roster, staff
+from worrybox import certify, keys, roster, staff
 from worrybox.staff import ROLES, AccountError
 from worrybox.audit import audit
 from worrybox_web import get_db, get_pupil_keys
 
 from .auth import allowed, forget_keyrings_of
+from .permissions import may
 from .common import BUTTON_EXPIRED, ID, button_expired, check
 from .forms import AddStaffForm, ButtonForm, ResetPasswordForm, RosterForm, RotateTeamKeyForm
 from worrybox.db import write_transaction
@@ -15,11 +16,13 @@ from worrybox.db import write_transaction
 bp = Blueprint("people", __name__)
 
 # School IT manages accounts, but never one that holds the team key: it could not give one the key anyway.
-IT_ADMIN_MANAGES = ("head", "teacher", "coordinator", "it_admin")
+IT_ADMIN_MANAGES = ("head", "teacher", "governor", "coordinator", "it_admin")
 STAFF_URL = "/staff/<%s:staff_id>" % ID
 
 
 def _manageable_roles() -> tuple[str, ...]:
+    if not may(g.staff.role, "manage_staff_and_roster"):
+        return ()
     return tuple(ROLES) if g.staff.role == "dsl" else IT_ADMIN_MANAGES
 
 
@@ -38,7 +41,7 @@ def _render(add_form=None, rotate_form=None, message=None, status=200):
         "console/people.html", members=staff.list_staff(db), removed=removed, roles=ROLES,
         manageable=_manageable_roles(), add_form=add_form or _add_form(posted=False),
         rotate_form=rotate_form or RotateTeamKeyForm(formdata=None), button=ButtonForm(formdata=None),
-        classes=roster.class_names(db), message=message,
+        classes=roster.class_names(db), message=message, pending=staff.pending_approval(db),
     ), status
 
 
@@ -50,9 +53,49 @@ def _member_or_404(staff_id):
 
 
 @bp.get("/staff")
-@allowed("manage_staff_and_roster")
+@allowed("see_staff_and_approvals")
 def staff_list():
     return _render()
+
+
+@bp.post(STAFF_URL + "/approve")
+@allowed("approve_staff")
+def approve_staff(staff_id):
+    member = _member_or_404(staff_id)
+    if button_expired():
+        return _render(message=BUTTON_EXPIRED, status=400)
+    db = get_db()
+    try:
+        staff.approve_staff(db, member.id, keys.team_keys_of(g.keyring, db), by_staff_id=g.staff.id)
+    except AccountError as exc:
+        return _render(message=str(exc), status=422)
+    except certify.NoSigningKey:
+        return _render(message="Your keys do not include the team key in use, so you cannot approve anyone yet. "
+                               "Sign out and in again; if that does not help, ask the DSL who made the newest "
+                               "team key.", status=422)
+    # A DSL or deputy approved while signed in opens every worry now, without signing in again.
+    if member.role in keys.KEY_HOLDING_ROLES:
+        team_keys = keys.team_keys_of(g.keyring, db)
+        for keyring in current_app.extensions["worrybox_keyrings"].values():
+            if keyring.staff_id == member.id:
+                keyring.private_keys.update(team_keys)
+    return redirect(url_for("people.staff_list"), 303)
+
+
+@bp.post(STAFF_URL + "/refuse")
+@allowed("approve_staff")
+def refuse_staff(staff_id):
+    member = _member_or_404(staff_id)
+    if member.id == g.staff.id:
+        abort(403)
+    if button_expired():
+        return _render(message=BUTTON_EXPIRED, status=400)
+    try:
+        staff.refuse_staff(get_db(), member.id, by_staff_id=g.staff.id)
+    except AccountError as exc:
+        return _render(message=str(exc), status=422)
+    forget_keyrings_of(member.id)
+    return redirect(url_for("people.staff_list"), 303)
 
 
 @bp.post("/staff")
@@ -64,7 +107,8 @@ def add_staff():
         return _render(add_form=form, status=status)
     db = get_db()
     role = form.role.data
-    team_keys = keys.team_keys_of(g.keyring, db) if role in keys.KEY_HOLDING_ROLES else None
+    # A DSL adding someone approves them at once; an account school IT adds waits for a DSL or deputy.
+    team_keys = keys.team_keys_of(g.keyring, db) if may(g.staff.role, "approve_staff") else None
     password = form.password.data or staff.new_password()
     try:
         staff.create_staff(db, form.email.data, form.name.data, role, password,
@@ -125,7 +169,8 @@ def reset_password(staff_id):
         return _render_reset(member, form, status)
     db = get_db()
     password = form.password.data or staff.new_password()
-    team_keys = keys.team_keys_of(g.keyring, db) if member.role in keys.KEY_HOLDING_ROLES else None
+    # The DSL's keys also certify the new personal key, so an approved account stays approved.
+    team_keys = keys.team_keys_of(g.keyring, db)
     try:
         staff.reset_password(db, member.id, password, team_keys=team_keys, by_staff_id=g.staff.id)
     except AccountError as exc:

@@ -46,10 +46,11 @@ def save_retention():
     form = RetentionForm()
 
     def change(db):
-        if form.retention_days.data == retention.retention_days(db):
+        before = retention.retention_days(db)
+        if form.retention_days.data == before:
             return None
         retention.set_retention_days(db, form.retention_days.data)
-        return "retention_days %d" % form.retention_days.data
+        return "retention_days: %d → %d" % (before, form.retention_days.data)
     return save(form, lambda status: _render(form, status), change, url_for("retention.retention_settings"),
                 "How long closed worries are kept was saved.", event="settings_changed")
 

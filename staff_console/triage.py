@@ -7,10 +7,11 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 from worrybox import casework, clock, hear_back, throttle, worries
 from worrybox.choices import FEELINGS, PLACES, STATUSES, TALK_TO, TOPICS, label
 from worrybox.languages import ENGLISH_NAMES, LANGUAGES
+from worrybox.staff import ROLES
 from worrybox_web import get_db, get_pupil_keys
 from worrybox_web.errors import error_page
 
-from .auth import login_required
+from .auth import allowed, login_required
 from .common import ID, WORRY_BUTTON_EXPIRED, Refused, save
 from .forms import ActionForm, ButtonForm, ReplyForm
 
@@ -27,6 +28,11 @@ def choice_label(value, kind):
     """Show a stored choice in words: {{ worry.feeling|choice('feeling') }}."""
     return label({"feeling": FEELINGS, "topic": TOPICS, "place": PLACES, "talk_to": TALK_TO,
                   "status": STATUSES}[kind], value)
+
+
+def role_label(role):
+    """A role in words: 'Class teacher'."""
+    return ROLES.get(role, role or "member of staff")
 
 
 def language_name(code):
@@ -123,6 +129,14 @@ def mark_not_real(worry_id):
     not_real = request.form.get("undo") != "y"
     return worry_button(worry_id, lambda db: throttle.mark_not_real(db, worry_id, g.staff.id, not_real=not_real),
                         "Marked as not a real worry." if not_real else "Marked as a real worry again.")
+
+
+@bp.post(WORRY_URL + "/confirm")
+@allowed("confirm_a_review")
+def confirm_review(worry_id):
+    """A DSL or deputy confirms that a worry a teacher or head closed (or marked not real) is closed (or not real)."""
+    return worry_button(worry_id, lambda db: casework.confirm_review(db, worry_id, g.keyring),
+                        "Confirmed by the safeguarding team.")
 
 
 # Replying to the child, who sees it at the kiosk -------------------------------------------------

@@ -12,7 +12,7 @@ from helpers import (DSL_EMAIL, DSL_PASSWORD, OTHER_TEACHER_EMAIL, OTHER_TEACHER
                      TEACHER_PASSWORD, ConsoleHelper, KioskHelper, Server)
 from kiosk import create_app as create_kiosk
 from staff_console import create_app as create_console
-from worrybox import roster, two_factor
+from worrybox import keys, roster, two_factor
 from worrybox.config import Paths
 from worrybox.new_school import init_school
 from worrybox.school import open_school, pupil_keys
@@ -25,14 +25,19 @@ def school_template(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("template") / "school"
     recovery_code = init_school(Paths(data_dir), "Hillside Primary", DSL_EMAIL, "Dana Lewis", DSL_PASSWORD)
     db = open_school(Paths(data_dir))
-    create_staff(db, TEACHER_EMAIL, "Tom Baker", "teacher", TEACHER_PASSWORD, class_name="4B")
-    create_staff(db, OTHER_TEACHER_EMAIL, "Priya Shah", "teacher", OTHER_TEACHER_PASSWORD, class_name="5C")
+    # Added by the DSL (as `worrybox add-staff --by` does), so both teachers are certified and receive worries.
+    dsl_id = db.execute("SELECT id FROM staff WHERE email = ?", [DSL_EMAIL]).fetchone()[0]
+    team = keys.team_keys_of(keys.unlock_keyring(db, dsl_id, DSL_PASSWORD), db)
+    create_staff(db, TEACHER_EMAIL, "Tom Baker", "teacher", TEACHER_PASSWORD, class_name="4B",
+                 team_keys=team, by_staff_id=dsl_id)
+    create_staff(db, OTHER_TEACHER_EMAIL, "Priya Shah", "teacher", OTHER_TEACHER_PASSWORD, class_name="5C",
+                 team_keys=team, by_staff_id=dsl_id)
     roster.import_roster(db, pupil_keys(Paths(data_dir)), PUPILS)
     # Two-factor sign-in is off here, as in the demo school, so tests of other things sign in with a password
     # alone; tests/test_two_factor.py switches it on in its own copies.
     two_factor.set_school_requirement(db, False)
     db.close()
-    return data_dir, recovery_code
+    return data_dir, recovery_code, team
 
 
 @pytest.fixture
@@ -45,6 +50,12 @@ def data_dir(school_template, tmp_path):
 @pytest.fixture
 def recovery_code(school_template):
     return school_template[1]
+
+
+@pytest.fixture
+def team_keys(school_template):
+    """The template school's team keys, as a signed-in DSL holds them: adding staff with them certifies them."""
+    return school_template[2]
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from helpers import DSL_PASSWORD, worrybox
-from worrybox import casework, keys
+from worrybox import backup as backups, casework, keys
 from worrybox.backup import LAST_BACKUP_SETTING, MEMBERS
 from worrybox.config import Paths
 from worrybox.db import set_setting
@@ -39,27 +39,91 @@ def opened_texts(data_dir) -> dict[int, str]:
 @pytest.fixture
 def backed_up(child, data_dir, tmp_path):
     assert child.post(text=CANARY, feeling="sad").status_code == 303
-    target = tmp_path / "backups" / "hillside.tar"
+    target = tmp_path / "backups" / "hillside.backup"
     result = worrybox("backup", "--data-dir", data_dir, "--to", target)
     assert result.returncode == 0, result.stderr
     return target
 
 
-def test_a_backup_is_one_file_only_its_owner_can_read_holding_the_database_and_secrets(backed_up):
+@pytest.fixture
+def code_file(recovery_code, tmp_path):
+    path = tmp_path / "recovery-code.txt"
+    path.write_text(recovery_code + "\n")
+    return path
+
+
+def _unsealed(backup, code, tmp_path):
+    """The tar inside a sealed backup, opened with the recovery code."""
+    plain = tmp_path / ("unsealed-%d.tar" % len(list(tmp_path.glob("unsealed-*"))))
+    backups._open_file(backup, plain, code)
+    return plain
+
+
+def _sealed_like(backup, tar_path, target):
+    """Seal a tar exactly as `worrybox backup` seals one, to the same team key and recovery wrap."""
+    header = backups.read_sealed_header(backup)
+    db = open_school(Paths(backup.parent.parent / "school"))
+    try:
+        public = db.execute("SELECT public_key FROM keys WHERE key_id = ?", [header["team_key_id"]]).fetchone()[0]
+    finally:
+        db.close()
+    header.pop("sealed_file_key")
+    header["team_public"] = (header["team_key_id"], public)
+    with open(target, "wb") as handle:
+        backups._seal_file(tar_path, handle, header)
+    return target
+
+
+def test_a_backup_is_one_sealed_file_only_its_owner_can_read_holding_the_database_and_secrets(
+        backed_up, recovery_code, tmp_path):
     assert _mode(backed_up) == 0o600
-    with tarfile.open(backed_up) as tar:
+    with tarfile.open(_unsealed(backed_up, recovery_code, tmp_path)) as tar:
         members = tar.getmembers()
     assert sorted(member.name for member in members) == sorted(MEMBERS)
     assert all(member.mode == 0o600 and member.isfile() for member in members)
+
+
+def test_a_backup_holds_no_database_no_tar_no_key_file_and_no_name(backed_up, data_dir):
+    content = backed_up.read_bytes()
+    assert b"SQLite format 3" not in content
+    assert b"ustar" not in content and not tarfile.is_tarfile(backed_up)
+    for secret in ("pupil.key", "kiosk.secret", "console.secret"):
+        assert (data_dir / "secrets" / secret).read_bytes() not in content
+        assert secret.encode() not in content
+    for name in (b"Amira", b"Qureshi", b"Tomasz", b"Harjit", b"Hillside", b"school.example"):
+        assert name not in content
+
+
+def test_restoring_without_the_recovery_code_or_with_a_wrong_one_restores_nothing(backed_up, tmp_path):
+    target = tmp_path / "restored"
+    refused = worrybox("restore", "--data-dir", target, "--from", backed_up)
+    assert refused.returncode == 1 and "recovery code" in refused.stderr and "Traceback" not in refused.stderr
+    wrong = tmp_path / "wrong-code.txt"
+    wrong.write_text("AAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GGGG-HHHH\n")
+    refused = worrybox("restore", "--data-dir", target, "--from", backed_up, "--recovery-code-file", wrong)
+    assert refused.returncode == 1 and "does not open this backup" in refused.stderr
+    assert not target.exists()
+
+
+def test_a_changed_or_cut_short_backup_restores_nothing(backed_up, code_file, tmp_path):
+    content = backed_up.read_bytes()
+    for number, changed in enumerate([content[:-1], content[:-200] + bytes([content[-200] ^ 1]) + content[-199:],
+                                      content + b"extra"]):
+        source = tmp_path / ("changed-%d.backup" % number)
+        source.write_bytes(changed)
+        target = tmp_path / ("restored-%d" % number)
+        result = worrybox("restore", "--data-dir", target, "--from", source, "--recovery-code-file", code_file)
+        assert result.returncode == 1 and "Nothing was restored" in result.stderr, result.stderr
+        assert not target.exists()
 
 
 def test_a_backup_holds_no_worry_text(backed_up):
     assert CANARY.encode() not in backed_up.read_bytes()
 
 
-def test_a_restored_school_opens_its_worries_with_the_same_password(backed_up, tmp_path):
+def test_a_restored_school_opens_its_worries_with_the_same_password(backed_up, code_file, tmp_path):
     restored = tmp_path / "restored"
-    result = worrybox("restore", "--data-dir", restored, "--from", backed_up)
+    result = worrybox("restore", "--data-dir", restored, "--from", backed_up, "--recovery-code-file", code_file)
     assert result.returncode == 0, result.stderr
     assert "Restored Hillside Primary" in result.stdout
     assert _mode(restored) == 0o700 and _mode(restored / "secrets") == 0o700
@@ -68,17 +132,18 @@ def test_a_restored_school_opens_its_worries_with_the_same_password(backed_up, t
     assert opened_texts(restored) == {1: CANARY}
 
 
-def test_restore_refuses_a_directory_that_is_not_empty_and_touches_nothing(backed_up, data_dir):
+def test_restore_refuses_a_directory_that_is_not_empty_and_touches_nothing(backed_up, code_file, data_dir):
     before = {path.name: path.stat().st_mtime_ns for path in data_dir.iterdir()}
-    result = worrybox("restore", "--data-dir", data_dir, "--from", backed_up)
+    result = worrybox("restore", "--data-dir", data_dir, "--from", backed_up, "--recovery-code-file", code_file)
     assert result.returncode == 1 and "is not empty" in result.stderr
     assert {path.name: path.stat().st_mtime_ns for path in data_dir.iterdir()} == before
 
 
-def test_restore_into_an_existing_empty_directory_works(backed_up, tmp_path):
+def test_restore_into_an_existing_empty_directory_works(backed_up, code_file, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert worrybox("restore", "--data-dir", empty, "--from", backed_up).returncode == 0
+    assert worrybox("restore", "--data-dir", empty, "--from", backed_up, "--recovery-code-file", code_file
+                    ).returncode == 0
     assert opened_texts(empty) == {1: CANARY}
 
 
@@ -101,36 +166,39 @@ def _tar_with(path, entries):
     ("/etc/cron.d/evil", b"x", tarfile.REGTYPE),
     ("secrets/pupil.key", b"", tarfile.SYMTYPE),
 ], ids=["dot-dot", "absolute path", "symlink"])
-def test_restore_refuses_a_file_with_anything_a_backup_never_holds_and_leaves_nothing(extra, backed_up, tmp_path):
-    with tarfile.open(backed_up) as tar:
+def test_restore_refuses_a_file_with_anything_a_backup_never_holds_and_leaves_nothing(
+        extra, backed_up, recovery_code, code_file, tmp_path):
+    with tarfile.open(_unsealed(backed_up, recovery_code, tmp_path)) as tar:
         genuine = [(m.name, tar.extractfile(m).read(), tarfile.REGTYPE) for m in tar.getmembers()
                    if m.name != extra[0]]
-    hostile = _tar_with(tmp_path / "hostile.tar", [extra] + genuine)
+    hostile = _sealed_like(backed_up, _tar_with(tmp_path / "hostile.tar", [extra] + genuine),
+                           tmp_path / "hostile.backup")
     target = tmp_path / "restored"
-    result = worrybox("restore", "--data-dir", target, "--from", hostile)
+    result = worrybox("restore", "--data-dir", target, "--from", hostile, "--recovery-code-file", code_file)
     assert result.returncode == 1 and "never does" in result.stderr
     assert not target.exists() and not (tmp_path / "escaped").exists()
 
 
 @pytest.mark.parametrize("content", [b"", b"not a tar file at all" * 100], ids=["empty", "garbage"])
-def test_restore_of_something_that_is_not_a_backup_says_so(content, tmp_path):
+def test_restore_of_something_that_is_not_a_backup_says_so(content, code_file, tmp_path):
     source = tmp_path / "not-a-backup.tar"
     source.write_bytes(content)
-    result = worrybox("restore", "--data-dir", tmp_path / "restored", "--from", source)
+    result = worrybox("restore", "--data-dir", tmp_path / "restored", "--from", source, "--recovery-code-file",
+                      code_file)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "not a" in result.stderr
     assert not (tmp_path / "restored").exists()
 
 
-def test_restore_of_a_backup_with_a_damaged_database_restores_nothing(backed_up, tmp_path):
-    with tarfile.open(backed_up) as tar:
+def test_restore_of_a_backup_with_a_damaged_database_restores_nothing(backed_up, recovery_code, code_file, tmp_path):
+    with tarfile.open(_unsealed(backed_up, recovery_code, tmp_path)) as tar:
         entries = [(m.name, tar.extractfile(m).read(), tarfile.REGTYPE) for m in tar.getmembers()]
     entries = [(name, b"SQLite format 3\0" + os.urandom(8192) if name == "worrybox.db" else data, kind)
                for name, data, kind in entries]
-    damaged = _tar_with(tmp_path / "damaged.tar", entries)
+    damaged = _sealed_like(backed_up, _tar_with(tmp_path / "damaged.tar", entries), tmp_path / "damaged.backup")
     target = tmp_path / "restored"
     target.mkdir()
-    result = worrybox("restore", "--data-dir", target, "--from", damaged)
+    result = worrybox("restore", "--data-dir", target, "--from", damaged, "--recovery-code-file", code_file)
     assert result.returncode == 1 and "damaged" in result.stderr
     assert list(target.iterdir()) == []
 
@@ -145,7 +213,7 @@ def test_a_backup_never_overwrites_a_file(backed_up, data_dir):
 def test_backups_into_a_directory_are_dated_and_only_the_newest_are_kept(data_dir, tmp_path):
     directory = tmp_path / "nightly"
     directory.mkdir()
-    old = [directory / ("worrybox-2026010%dT023000Z.tar" % day) for day in range(1, 5)]
+    old = [directory / ("worrybox-2026010%dT023000Z.backup" % day) for day in range(1, 5)]
     for path in old:
         path.write_bytes(b"an old backup")
     unrelated = directory / "notes.txt"

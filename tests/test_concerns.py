@@ -99,7 +99,10 @@ def test_a_child_checking_by_name_never_hears_of_a_concern_about_them(supervisor
     ref = pupil_keys(Paths(data_dir)).pupil_ref("P001")
     concerns.log_concern(db, supervisor, concerns.NewConcern(PUPILS[0], ref, CANARY, "said", None,
                                                              datetime.now(timezone.utc)))
-    assert db.execute(hear_back._NEWEST_RECENT["pupil_ref"], [ref, "2000"]).fetchone() is None
+    keys_ = pupil_keys(Paths(data_dir))
+    assert hear_back.check_pupil(db, keys_, ref, ["cat", "cat", "cat"], "tablet-ref") is None
+    assert db.execute(hear_back._NEWEST_RECENT[("pupil_ref", "code_hash")].replace("code_hash = ?", "1 = ?"),
+                      [ref, 1, "2000"]).fetchone() is None, "even a name alone would find no concern"
     assert hear_back.ways_to_check(db, 1) == {"by_name": False, "by_pictures": False}
 
 

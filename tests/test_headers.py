@@ -141,3 +141,15 @@ def test_requests_over_a_mebibyte_are_refused_and_the_kiosk_takes_a_drawing_size
     assert kiosk_app.config["MAX_CONTENT_LENGTH"] >= 1024 * 1024
     response = kiosk_app.test_client().post("/worry", data={"text": "x" * (2 * 1024 * 1024)})
     assert response.status_code == 413
+
+
+def test_static_files_carry_their_content_hash_and_are_kept_until_it_changes(kiosk):
+    page = kiosk.get("/worry").get_data(as_text=True)
+    addresses = re.findall(r'(?:src|href)="(/static/[^"]+)"', page)
+    assert any(address.startswith("/static/worrybox.css?v=") for address in addresses)
+    assert addresses and all(re.search(r"\?v=[0-9a-f]{16}$", address) for address in addresses), addresses
+    for address in set(addresses):
+        assert kiosk.get(address).headers["Cache-Control"] == "public, max-age=31536000, immutable", address
+    # An old or made-up version is not kept for long: the next visit asks again.
+    assert kiosk.get("/static/worrybox.css?v=0123456789abcdef").headers["Cache-Control"] == "public, max-age=86400"
+    assert kiosk.get("/static/worrybox.css").headers["Cache-Control"] == "public, max-age=86400"

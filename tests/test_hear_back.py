@@ -37,9 +37,10 @@ def _check_animals(client, animals=CODE):
     return client.post("/heard/animals", data={"csrf_token": token, **_code(animals)})
 
 
-def _check_name(client, pupil="P001", class_name="4B"):
+def _check_name(client, pupil="P001", class_name="4B", animals=CODE):
     token = csrf_token(client.get("/heard/name?class=%s" % class_name).get_data(as_text=True))
-    return client.post("/heard/name", data={"csrf_token": token, "pupil": pupil, "class": class_name})
+    return client.post("/heard/name", data={"csrf_token": token, "pupil": pupil, "class": class_name,
+                                            **_code(animals)})
 
 
 def _reply(staff_member, console, worry_id=1, **fields):
@@ -151,19 +152,32 @@ def test_ten_wrong_tries_in_a_row_pause_that_tablets_checks_even_for_the_right_c
 
 def test_named_tablets_are_paused_one_by_one(child, kiosk_app, db):
     _post(child)
-    tablets.add_tablet(db, "Class 4 tablet")
-    tablets.add_tablet(db, "Library tablet")
     class_4, library = kiosk_app.test_client(), kiosk_app.test_client()
-    class_4.get("/?tablet=Class 4 tablet")
-    library.get("/?tablet=Library tablet")
+    class_4.get("/enrol/" + tablets.new_enrolment_link_token(db, "Class 4 tablet"))
+    library.get("/enrol/" + tablets.new_enrolment_link_token(db, "Library tablet"))
     assert _wrong_tries(class_4, 10)[-1].status_code == 429
     assert NOT_READ in _text(_check_animals(library))
 
 
-def test_a_right_code_clears_the_count_of_wrong_tries(child, kiosk):
+def test_alternating_nine_wrong_codes_and_one_right_code_checks_no_more_than_ten_wrong_before_the_pause(
+        child, kiosk):
+    _post(child)
+    answered_wrong = 0
+    for _ in range(3):
+        for response in _wrong_tries(kiosk, 9):
+            if response.status_code == 429:  # the tenth wrong code is checked, counted, and starts the pause
+                break
+            answered_wrong += 1
+        _check_animals(kiosk)  # the child's own, right code
+    assert answered_wrong == 9, "a right code must never clear the count of wrong ones"
+    assert _check_animals(kiosk).status_code == 429
+
+
+def test_wrong_tries_are_forgotten_after_an_hour_without_one(child, kiosk, db):
     _post(child)
     _wrong_tries(kiosk, 9)
-    assert NOT_READ in _text(_check_animals(kiosk))
+    db.execute("UPDATE code_checks SET updated_at = ?",
+               [(datetime.now(timezone.utc) - timedelta(minutes=61)).isoformat(timespec="microseconds")])
     assert all(r.status_code == 200 for r in _wrong_tries(kiosk, 9))
 
 
@@ -180,7 +194,7 @@ def test_the_pause_is_counted_in_the_database_so_every_kiosk_worker_sees_it(chil
 
 
 def test_a_named_child_sees_the_status_of_their_own_recent_worry(child, kiosk, staff_member, console):
-    assert _post(child, animals=None, pupil="P001", **{"class": "4B"}).status_code == 303
+    assert _post(child, pupil="P001", **{"class": "4B"}).status_code == 303
     assert NOT_READ in _text(_check_name(kiosk))
     assert _reply(staff_member, console, find_child_today="y").status_code == 303
     page = _text(_check_name(kiosk))
@@ -188,11 +202,25 @@ def test_a_named_child_sees_the_status_of_their_own_recent_worry(child, kiosk, s
 
 
 def test_a_named_child_with_no_recent_worry_is_told_so_and_sees_nothing_else(child, kiosk):
-    _post(child, animals=None, pupil="P001", **{"class": "4B"})
+    _post(child, pupil="P001", **{"class": "4B"})
     page = _text(_check_name(kiosk, pupil="P002"))
     assert "did not find a worry with your name" in page
     for revealing in (READ, NOT_READ, FIND_TODAY, CANARY):
         assert revealing not in page
+
+
+def test_a_name_without_its_picture_code_shows_nothing(child, kiosk):
+    _post(child, pupil="P001", **{"class": "4B"})
+    without = kiosk.post("/heard/name", data={
+        "csrf_token": csrf_token(kiosk.get("/heard/name?class=4B").get_data(as_text=True)), "pupil": "P001",
+        "class": "4B"})
+    wrong = _check_name(kiosk, animals=("frog", "frog", "frog"))
+    for response in (without, wrong):
+        page = _text(response)
+        for revealing in (READ, NOT_READ, FIND_TODAY, CANARY):
+            assert revealing not in page
+    assert without.status_code == 422 and "Choose an animal here too." in _text(without)
+    assert "did not find a worry with your name" in _text(wrong)
 
 
 def test_choosing_a_class_lists_names_to_check_with(kiosk):
@@ -201,7 +229,7 @@ def test_choosing_a_class_lists_names_to_check_with(kiosk):
 
 
 def test_come_and_find_you_today_means_only_today(child, kiosk, staff_member, console, db):
-    _post(child, animals=None, pupil="P001", **{"class": "4B"})
+    _post(child, pupil="P001", **{"class": "4B"})
     _reply(staff_member, console, find_child_today="y")
     db.execute("UPDATE worries SET find_child_on = '2020-01-01'")
     page = _text(_check_name(kiosk))

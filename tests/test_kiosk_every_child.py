@@ -16,7 +16,7 @@ PNG = ("data:image/png;base64," + base64.b64encode(bytes.fromhex(
 
 def test_every_choice_has_a_picture_that_exists(kiosk):
     page = kiosk.get("/worry").get_data(as_text=True)
-    pictures = re.findall(r'<img class="picture" src="/static/(pictures/[\w-]+\.svg)"', page)
+    pictures = re.findall(r'<img class="picture" src="/static/(pictures/[\w-]+\.svg)\?v=\w+"', page)
     assert len(pictures) >= 26  # feelings, topics, places, who to talk to
     for picture in set(pictures):
         assert (ROOT / "static" / picture).is_file(), picture
@@ -33,7 +33,7 @@ def test_every_question_and_choice_has_a_speaker_that_is_hidden_without_javascri
 def test_the_drawing_pad_is_hidden_until_javascript_runs(kiosk):
     page = kiosk.get("/worry").get_data(as_text=True)
     assert re.search(r'<fieldset class="drawing" data-drawing hidden>', page)
-    assert '<script src="/static/kiosk.js" defer></script>' in page
+    assert re.search(r'<script src="/static/kiosk\.js\?v=\w+" defer></script>', page)
 
 
 def test_a_worry_can_be_posted_as_a_drawing_alone_and_opens_as_an_image(child, staff_member, console):
@@ -104,10 +104,10 @@ def test_an_idle_time_out_of_range_is_refused_kindly(staff_member, console):
 
 
 def test_a_named_tablet_shows_its_name_and_alerts_say_where(kiosk, child, db):
-    tablets.add_tablet(db, "Class 4 tablet")
-    first = kiosk.get("/?tablet=Class 4 tablet")
+    first = kiosk.get("/enrol/" + tablets.new_enrolment_link_token(db, "Class 4 tablet"), follow_redirects=True)
     assert "Class 4 tablet" in first.get_data(as_text=True)
-    assert "worrybox_tablet" in first.headers.get("Set-Cookie", "")
+    cookie = kiosk.get_cookie("worrybox_tablet")
+    assert cookie and "Class" not in cookie.value and "tablet" not in cookie.value  # a token, never the name
     assert "Class 4 tablet" in kiosk.get("/worry").get_data(as_text=True)  # remembered
     form = child.form("/help")
     child.client.post("/worry", data=dict(form, urgent="y"))
@@ -115,16 +115,21 @@ def test_a_named_tablet_shows_its_name_and_alerts_say_where(kiosk, child, db):
     assert "on Class 4 tablet" in db.execute("SELECT body FROM outbox").fetchone()[0]
 
 
-def test_an_unknown_tablet_name_is_ignored(kiosk):
-    response = kiosk.get("/?tablet=<b>Nope</b>")
-    assert "Nope" not in response.get_data(as_text=True)
-    assert "worrybox_tablet" not in response.headers.get("Set-Cookie", "")
+def test_a_tablet_name_in_the_address_is_ignored(kiosk, db):
+    tablets.add_tablet(db, "Class 4 tablet")
+    for name in ("<b>Nope</b>", "Class 4 tablet"):
+        response = kiosk.get("/", query_string={"tablet": name})
+        assert "Nope" not in response.get_data(as_text=True) and "Class 4" not in response.get_data(as_text=True)
+        assert "worrybox_tablet" not in response.headers.get("Set-Cookie", "")
 
 
 def test_staff_name_and_remove_tablets(staff_member, console, db):
     staff_member.login()
     page = console.get("/kiosk").get_data(as_text=True)
-    assert console.post("/kiosk/tablets", data={"csrf_token": csrf_token(page), "name": "Library tablet"}).status_code == 303
+    response = console.post("/kiosk/tablets", data={"csrf_token": csrf_token(page), "name": "Library tablet"})
+    assert response.status_code == 303
+    shown = console.get("/kiosk").get_data(as_text=True)
+    assert "/enrol/" in shown and "/enrol/" not in console.get("/kiosk").get_data(as_text=True), "shown once"
     assert tablets.tablet_names(db) == ["Library tablet"]
     page = console.get("/kiosk").get_data(as_text=True)
     console.post("/kiosk/tablets/remove", data={"csrf_token": csrf_token(page), "name": "Library tablet"})

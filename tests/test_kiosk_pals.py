@@ -2,7 +2,7 @@
 
 import re
 import threading
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -161,10 +161,43 @@ def test_leaving_the_mediator_pages_signs_the_mediator_out(kiosk, rota):
     assert kiosk.get("/mediator/duty").status_code == 302
 
 
-def test_an_idle_mediator_view_closes(kiosk, rota):
+def test_an_idle_mediator_view_closes(kiosk, rota, db):
     mediator_login(kiosk, "P003", rota["pins"]["P003"])
-    with kiosk.session_transaction() as session:
-        session["mediator_seen"] -= 600
+    db.execute("UPDATE mediator_sessions SET last_seen_at = ?",
+               [(datetime.now(timezone.utc) - timedelta(minutes=10)).isoformat(timespec="microseconds")])
+    assert kiosk.get("/mediator/duty").status_code == 302
+    assert db.execute("SELECT count(*) FROM mediator_sessions").fetchone()[0] == 0
+
+
+def _copy_of(kiosk_app, kiosk):
+    """Another browser holding a copy of this one's kiosk cookie."""
+    copy = kiosk_app.test_client()
+    copy.set_cookie("worrybox_kiosk", kiosk.get_cookie("worrybox_kiosk").value)
+    return copy
+
+
+def test_a_copied_mediator_cookie_stops_working_after_done(kiosk_app, kiosk, rota):
+    mediator_login(kiosk, "P003", rota["pins"]["P003"])
+    copy = _copy_of(kiosk_app, kiosk)
+    assert copy.get("/mediator/duty").status_code == 200
+    assert kiosk.post("/mediator/done").status_code == 303
+    assert copy.get("/mediator/duty").status_code == 302
+
+
+@pytest.mark.parametrize("how", ["new PIN", "stopped", "PIN paused"])
+def test_a_new_pin_stopping_or_a_pause_ends_every_sign_in_of_that_mediator(how, kiosk_app, kiosk, rota, db):
+    mediator_login(kiosk, "P003", rota["pins"]["P003"])
+    copy = _copy_of(kiosk_app, kiosk)
+    if how == "new PIN":
+        mediators.new_pin(db, rota["harjit"])
+    elif how == "stopped":
+        mediators.set_mediator(db, rota["harjit"], active=False)
+    else:
+        wrong = "0000" if rota["pins"]["P003"] != "0000" else "1111"
+        other_tablet = kiosk_app.test_client()
+        for _ in range(mediators.MAX_PIN_FAILURES):
+            mediator_login(other_tablet, "P003", wrong)
+    assert copy.get("/mediator/duty").status_code == 302
     assert kiosk.get("/mediator/duty").status_code == 302
 
 
@@ -191,6 +224,44 @@ def test_pass_to_an_adult_escalates_at_once_and_the_chat_counts_as_a_visit(kiosk
     assert db.execute("SELECT kind FROM visits").fetchall() == [("chat",)]
     assert db.execute("SELECT count(*) FROM outbox").fetchone()[0] == 1
     assert "Pass to an adult" in kiosk.get("/mediator/duty").get_data(as_text=True)
+
+
+def test_after_pass_to_an_adult_the_mediator_is_told_to_find_a_grown_up_now(kiosk, rota):
+    slot, day = _first_offer(kiosk)
+    _book(kiosk, slot, day)
+    mediator_login(kiosk, "P003", rota["pins"]["P003"])
+    response = _record(kiosk, 1, "yes", "pass_to_adult")
+    page = kiosk.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Go and find a grown-up now. They have been told." in page
+    assert "Go and find a grown-up now" not in kiosk.get("/mediator/duty").get_data(as_text=True), "said once"
+
+
+def test_a_future_chats_outcome_is_refused(kiosk, rota, db):
+    monday = date(2030, 1, 7)
+    db.execute("INSERT INTO bookings (slot_id, date, place_number, pupil_ref, created_at) VALUES (?, ?, 1, ?, 'x')",
+               [rota["slots"][0], monday.isoformat(), rota["keys"].pupil_ref("P001")])
+    booking_id = db.execute("SELECT max(id) FROM bookings").fetchone()[0]
+    mediator_login(kiosk, "P003", rota["pins"]["P003"])
+    for attended, outcome in (("yes", "pass_to_adult"), ("no", None)):
+        response = _record(kiosk, booking_id, attended, outcome)
+        assert response.status_code == 409 and "once it has started" in response.get_data(as_text=True)
+    assert db.execute("SELECT attended FROM bookings WHERE id = ?", [booking_id]).fetchone()[0] is None
+    assert db.execute("SELECT count(*) FROM visits").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM escalations").fetchone()[0] == 0
+    with pytest.raises(mediators.ChatNotStarted):
+        mediators.record_outcome(db, booking_id, rota["harjit"], True, "sorted")
+
+
+def test_changing_an_outcome_never_adds_a_second_visit(kiosk, rota, db):
+    slot, day = _first_offer(kiosk)
+    _book(kiosk, slot, day)
+    mediator_login(kiosk, "P003", rota["pins"]["P003"])
+    for attended, outcome in (("yes", "sorted"), ("yes", "another_chat"), ("no", None), ("yes", "sorted"),
+                              ("yes", "another_chat")):
+        assert _record(kiosk, 1, attended, outcome).status_code == 303
+    assert db.execute("SELECT count(*) FROM visits").fetchone()[0] == 1
+    _record(kiosk, 1, "no")
+    assert db.execute("SELECT count(*) FROM visits").fetchone()[0] == 0, "a child who did not come made no visit"
 
 
 def test_a_chat_the_child_missed_is_not_a_visit(kiosk, rota, db):

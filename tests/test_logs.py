@@ -20,7 +20,7 @@ NEW_PASSWORD = "LOG-NEW-PASSWORD-CANARY-long"
 
 
 def test_a_whole_school_day_leaves_no_secret_in_any_log_and_every_attempt_and_opening_in_the_audit(
-        servers, data_dir, tmp_path):
+        servers, data_dir, tmp_path, recovery_code):
     db = open_school(Paths(data_dir))
     two_factor.set_school_requirement(db, True)
     db.close()
@@ -55,9 +55,12 @@ def test_a_whole_school_day_leaves_no_secret_in_any_log_and_every_attempt_and_op
         "confirm": NEW_PASSWORD}).status_code == 200
     assert server.stop(signal.SIGINT) == 0
 
-    commands = [worrybox("backup", "--data-dir", data_dir, "--to", tmp_path / "b.tar"),
+    code_file = tmp_path / "recovery-code.txt"
+    code_file.write_text(recovery_code)
+    commands = [worrybox("backup", "--data-dir", data_dir, "--to", tmp_path / "b.backup"),
                 worrybox("check", "--data-dir", data_dir),
-                worrybox("restore", "--data-dir", tmp_path / "restored", "--from", tmp_path / "b.tar")]
+                worrybox("restore", "--data-dir", tmp_path / "restored", "--from", tmp_path / "b.backup",
+                         "--recovery-code-file", code_file)]
     logs = server.output + "".join(result.stdout + result.stderr for result in commands)
     assert '"POST /login/setup" 303' in logs or '"POST /login/setup" 200' in logs, "the logs were captured"
     for secret_text in (CANARY, "LOG-CANARY", NOTE, "LOG-NOTE", "Tomasz", "Zielinski", "P002", DSL_PASSWORD,

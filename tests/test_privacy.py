@@ -105,7 +105,7 @@ def test_no_kiosk_page_returns_worry_text(child, kiosk_app, kiosk):
 
 
 # What opens a worry or unwraps a key: none of it may be loaded in a kiosk process, by construction.
-OPENING_MODULES = ("worrybox.opening", "worrybox.keys", "worrybox.staff", "worrybox.two_factor",
+OPENING_MODULES = ("worrybox.opening", "worrybox.keys", "worrybox.certify", "worrybox.staff", "worrybox.two_factor",
                    "worrybox.casework", "worrybox.casefile", "worrybox.new_school", "staff_console")
 OPENING_NAMES = ("open_sealed", "unwrap_with_private", "unwrap_with_passphrase", "unlock_keyring",
                  "unlock_team_with_recovery", "open_worry", "read_worry")

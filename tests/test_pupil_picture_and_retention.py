@@ -381,7 +381,7 @@ def test_the_dsl_sets_how_long_closed_worries_are_kept(db, dsl_keyring, staff_me
 
     assert response.status_code == 303
     assert "30 days after closing" in _html(console.get("/retention"))
-    assert [row[2] for row in _audit(db, "settings_changed")] == ["retention_days 30"]
+    assert [row[2] for row in _audit(db, "settings_changed")] == ["retention_days: 365 → 30"]
     assert retention.apply_retention(db, NOW, dry_run=True).to_review == 1
     assert db.execute("SELECT count(*) FROM worries WHERE id = ?", [worry_id]).fetchone() == (1,), "only listed"
     response = console.post("/retention", data={"retention_days": "7", "csrf_token": csrf_token(page)})

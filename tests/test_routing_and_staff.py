@@ -59,8 +59,9 @@ def _team_key_from_team(db):
 
 
 @pytest.fixture
-def head(db):
-    return create_staff(db, HEAD_EMAIL, "Hana Head", "head", HEAD_PASSWORD)
+def head(db, team_keys):
+    # Added by a DSL, so approved: an account school IT adds receives nothing until a DSL approves it.
+    return create_staff(db, HEAD_EMAIL, "Hana Head", "head", HEAD_PASSWORD, team_keys=team_keys)
 
 
 @pytest.fixture
@@ -125,8 +126,9 @@ def test_a_removed_class_teacher_gets_no_new_worry_from_their_class(child, db):
     assert db.execute("SELECT count(*) FROM worry_keys WHERE worry_id = ?", [_latest_worry(db)]).fetchone()[0] == 1
 
 
-def test_the_thank_you_page_shows_a_teachers_name_as_text(child, db):
-    create_staff(db, "odd@school.example", "<b>Mr Bold</b>", "teacher", "a long password!", class_name="5C")
+def test_the_thank_you_page_shows_a_teachers_name_as_text(child, db, team_keys):
+    create_staff(db, "odd@school.example", "<b>Mr Bold</b>", "teacher", "a long password!", class_name="5C",
+                 team_keys=team_keys)
     thanks = _post(child, pupil="P003", talk_to="teacher", feeling="sad")
     assert "&lt;b&gt;Mr Bold&lt;/b&gt;" in thanks and "<b>Mr Bold" not in thanks
 
@@ -199,7 +201,7 @@ def _import_roster(console, content=ROSTER_CSV, name="roster.csv"):
                         content_type="multipart/form-data")
 
 
-def test_the_it_admin_can_import_a_roster_and_change_settings_but_can_open_no_worry(
+def test_the_it_admin_can_import_a_roster_and_change_kiosk_settings_but_can_open_no_worry_or_change_an_alarm(
         child, head, it_admin, staff_member, console, db):
     for fields in ({"pupil": "P001", "talk_to": "teacher", "feeling": "sad"},
                    {"pupil": "P001", "topic": "adult_at_school", "talk_to": "teacher"},
@@ -212,8 +214,9 @@ def test_the_it_admin_can_import_a_roster_and_change_settings_but_can_open_no_wo
     imported = _import_roster(console)
     assert imported.status_code == 200 and "Imported 2 pupils: 2 new, 0 updated." in _html(imported)
     assert db.execute("SELECT count(*) FROM pupils WHERE class_name = '6A'").fetchone()[0] == 2
-    assert console.post("/settings", data=_settings_fields(_html(console.get("/settings")))).status_code == 303
     page = _html(console.get("/kiosk"))
+    assert console.get("/settings").status_code == 403
+    assert console.post("/settings", data=_settings_fields(page)).status_code == 403
     assert console.post("/kiosk", data={"csrf_token": csrf_token(page), "kiosk_language": "pl",
                                         "kiosk_idle_seconds": "90"}).status_code == 303
 
@@ -259,17 +262,54 @@ def test_school_it_cannot_add_or_remove_a_dsl_or_reset_a_password(it_admin, staf
     assert find_staff_id(db, DSL_EMAIL) == dsl_id
 
 
-def test_school_it_adds_a_class_teacher_who_then_reads_their_class_worries(it_admin, staff_member, console, child, db):
+def test_a_teacher_school_it_adds_opens_nothing_until_a_dsl_approves_them_then_only_new_worries(
+        it_admin, staff_member, console, child, db, console_app):
     staff_member.login(IT_EMAIL, IT_PASSWORD)
     page = _html(console.get("/staff"))
     added = console.post("/staff", data={"csrf_token": csrf_token(page), "name": "Kit Jones", "role": "teacher",
                                          "email": "kit@school.example", "class_name": "5C"})
     password = re.search(r'<code class="password-once">([^<]+)</code>', _html(added)).group(1)
-    assert accounts.sign_in(db, "kit@school.example", password) is not None
+    kit = find_staff_id(db, "kit@school.example")
+    assert accounts.sign_in(db, "kit@school.example", password) is not None  # can sign in...
+    thanks = _post(child, pupil="P003", talk_to="teacher", feeling="sad")
+    before_approval = _latest_worry(db)
+    assert "Kit Jones" not in thanks  # ...but even a "my teacher" worry from their class does not reach them
+    assert not _opens(db, before_approval, _keyring(db, "kit@school.example", password))
+    assert _audit(db, "staff_added")[-1] == (it_admin, "kit@school.example (teacher), waiting for approval")
+
+    # School IT can never approve, not even its own account.
+    page = _html(console.get("/staff"))
+    assert "Approve as" not in page
+    for who in (kit, it_admin):
+        assert console.post("/staff/%d/approve" % who, data={"csrf_token": csrf_token(page)}).status_code == 403
+    assert console.post("/staff/%d/refuse" % kit, data={"csrf_token": csrf_token(page)}).status_code == 403
+    staff_member.logout()
+
+    staff_member.login()
+    page = _html(console.get("/staff"))
+    assert "Approve as class teacher of 5C — key fingerprint" in page
+    approved = console.post("/staff/%d/approve" % kit, data={"csrf_token": csrf_token(page)})
+    assert approved.status_code == 303
+    assert "Approve as class teacher of 5C" not in _html(console.get("/staff"))
+    dsl = find_staff_id(db, DSL_EMAIL)
+    assert _audit(db, "staff_approved")[-1][0] == dsl and "staff %d (teacher of 5C)" % kit in _audit(
+        db, "staff_approved")[-1][1]
+
     thanks = _post(child, pupil="P003", talk_to="teacher", feeling="sad")
     assert "Kit Jones" in thanks
-    assert _opens(db, _latest_worry(db), _keyring(db, "kit@school.example", password))
-    assert _audit(db, "staff_added")[-1] == (it_admin, "kit@school.example (teacher)")
+    kits_keys = _keyring(db, "kit@school.example", password)
+    assert _opens(db, _latest_worry(db), kits_keys)
+    assert not _opens(db, before_approval, kits_keys)  # new worries only
+
+
+def test_a_dsl_can_refuse_an_account_school_it_added(it_admin, staff_member, console, db):
+    created = create_staff(db, "rogue@school.example", "Rob Ogue", "head", "rogue head password")
+    staff_member.login()
+    page = _html(console.get("/staff"))
+    assert "Approve as head teacher" in page
+    assert console.post("/staff/%d/refuse" % created, data={"csrf_token": csrf_token(page)}).status_code == 303
+    assert find_staff_id(db, "rogue@school.example") is None
+    assert _audit(db, "staff_refused")[-1] == (find_staff_id(db, DSL_EMAIL), "rogue@school.example (head) was not approved")
 
 
 @pytest.mark.parametrize("email, password", [(TEACHER_EMAIL, TEACHER_PASSWORD), (HEAD_EMAIL, HEAD_PASSWORD)])
@@ -325,7 +365,9 @@ def test_after_team_key_rotation_old_and_new_worries_open_for_a_dsl_and_a_remove
     # The removed DSL: no wrapped key left, no sign-in, and even a kept copy of the old team key opens nothing new.
     assert db.execute("SELECT count(*) FROM key_wraps WHERE staff_id = ?", [second]).fetchone()[0] == 0
     assert not _opens(db, new_worry, kept_by_second)
-    assert not _opens(db, new_worry, keys.unlock_keyring(db, second, SECOND_DSL_PASSWORD))
+    # Their password-wrapped private key is deleted too: their password opens nothing any more.
+    with pytest.raises(opening.OpenError):
+        keys.unlock_keyring(db, second, SECOND_DSL_PASSWORD)
     staff_member.logout()
     assert staff_member.login(SECOND_DSL_EMAIL, SECOND_DSL_PASSWORD).status_code == 401
     # The new recovery code opens every team key, old and new; the old code opens none.
@@ -416,10 +458,10 @@ def test_a_reset_makes_up_a_password_shown_once_when_the_dsl_leaves_it_blank(sta
     assert password not in str(db.execute("SELECT * FROM audit_log").fetchall())
 
 
-def test_a_reset_teacher_reads_new_worries_from_their_class_while_old_ones_stay_with_the_team(child, db):
+def test_a_reset_teacher_reads_new_worries_from_their_class_while_old_ones_stay_with_the_team(child, db, team_keys):
     _post(child, pupil="P001", talk_to="teacher", feeling="sad")
     before = _latest_worry(db)
-    accounts.reset_password(db, find_staff_id(db, TEACHER_EMAIL), NEW_PASSWORD,
+    accounts.reset_password(db, find_staff_id(db, TEACHER_EMAIL), NEW_PASSWORD, team_keys=team_keys,
                             by_staff_id=find_staff_id(db, DSL_EMAIL))
     _post(child, pupil="P001", talk_to="teacher", feeling="sad")
     after = _latest_worry(db)

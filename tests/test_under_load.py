@@ -159,7 +159,10 @@ def test_kill_9_during_load_loses_no_acknowledged_worry(servers, data_dir):
     assert {sid: opened[sid] for sid in acknowledged} == acknowledged
 
 
-def test_a_backup_taken_under_load_restores_to_a_school_where_every_row_opens(servers, data_dir, tmp_path):
+def test_a_backup_taken_under_load_restores_to_a_school_where_every_row_opens(servers, data_dir, tmp_path,
+                                                                             recovery_code):
+    code_file = tmp_path / "recovery-code.txt"
+    code_file.write_text(recovery_code)
     kiosk, port = start_kiosk(servers, data_dir)
     load = Load(port)
     backups = []
@@ -168,7 +171,7 @@ def test_a_backup_taken_under_load_restores_to_a_school_where_every_row_opens(se
         for number in range(3):
             time.sleep(LOAD_SECONDS / 4)
             started = time.monotonic()
-            target = tmp_path / ("backup-%d.tar" % number)
+            target = tmp_path / ("backup-%d.backup" % number)
             result = subprocess.run([str(WORRYBOX), "backup", "--data-dir", str(data_dir), "--to", str(target)],
                                     capture_output=True, text=True, timeout=120)
             assert result.returncode == 0, result.stderr
@@ -183,7 +186,8 @@ def test_a_backup_taken_under_load_restores_to_a_school_where_every_row_opens(se
     assert "database is locked" not in kiosk.output and "Traceback" not in kiosk.output
     for number, (backup, acknowledged_before) in enumerate(backups):
         restored = tmp_path / ("restored-%d" % number)
-        result = subprocess.run([str(WORRYBOX), "restore", "--data-dir", str(restored), "--from", str(backup)],
+        result = subprocess.run([str(WORRYBOX), "restore", "--data-dir", str(restored), "--from", str(backup),
+                                 "--recovery-code-file", str(code_file)],
                                 capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stderr
         per_submission = stored_once(restored)

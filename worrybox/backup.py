@@ -1,13 +1,17 @@
 """Back up a school while both apps keep serving, and restore a backup into an empty data directory.
 
-A backup is one tar file, readable only by its owner (0600): a consistent copy of the database made with
-SQLite's online backup API, and the secrets/ directory (the pupil key and each app's cookie secret), which
-a working school needs back. Worries in it stay sealed: they open only with a key-holding member of staff's
-password or the recovery code, exactly as on the server. The pupil key in it opens the roster, so a backup
-must be kept as privately as the server itself.
+A backup is one file, readable only by its owner (0600), sealed to the school's team key in use: inside is
+a tar of a consistent copy of the database (SQLite's online backup API) and the secrets/ directory (the
+pupil key, each app's cookie secret, the mail password), which a working school needs back. Without the
+recovery code nothing in it can be read: not the roster, not a name, not a worry's topic. The content is
+encrypted in chunks (ChaCha20-Poly1305) under a fresh file key sealed with HPKE (the worries' suite) to the
+team public key, so the nightly backup needs no secret at all; the header carries the team key wrapped to
+the recovery code (Argon2id, exactly as stored in the database), so a restore needs only the code.
 """
 
+import base64
 import io
+import json
 import os
 import re
 import shutil
@@ -17,6 +21,9 @@ import tempfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
+from . import sealing
 from .config import Paths
 from .db import connect, get_setting, set_setting
 
@@ -24,8 +31,14 @@ FORMAT = "worrybox-backup 1"
 MANIFEST = "WORRYBOX-BACKUP.txt"
 DATABASE = "worrybox.db"
 SECRETS = ("secrets/pupil.key", "secrets/kiosk.secret", "secrets/console.secret")
+# Backed up when the school keeps one (the mail password), restored when present.
+OPTIONAL_SECRETS = ("secrets/smtp.password",)
 MEMBERS = (MANIFEST, DATABASE) + SECRETS
-NAME_PATTERN = re.compile(r"^worrybox-\d{8}T\d{6}Z\.tar$")
+# Dated backups: sealed ones, and the plain tar files written before backups were sealed.
+NAME_PATTERN = re.compile(r"^worrybox-\d{8}T\d{6}Z\.(backup|tar)$")
+SEALED_MAGIC = b"WORRYBOX SEALED BACKUP\n"
+SEALED_VERSION = 1
+CHUNK = 1 << 20
 LAST_BACKUP_SETTING = "last_backup_at"
 MAX_AGE = timedelta(hours=24)
 
@@ -35,7 +48,107 @@ class BackupError(Exception):
 
 
 def backup_name(now: datetime) -> str:
-    return "worrybox-%s.tar" % now.strftime("%Y%m%dT%H%M%SZ")
+    return "worrybox-%s.backup" % now.strftime("%Y%m%dT%H%M%SZ")
+
+
+def _file_key_context(team_key_id: str) -> bytes:
+    return ("backup-file-key|%s" % team_key_id).encode()
+
+
+def _chunk_nonce(number: int, last: bool) -> bytes:
+    return number.to_bytes(11, "big") + (b"\x01" if last else b"\x00")
+
+
+def _seal_file(plain: Path, sealed, header: dict) -> None:
+    """Write plain's content to the open file sealed: magic, header, then authenticated chunks (the last marked)."""
+    team_key_id, team_public = header.pop("team_public")
+    file_key = ChaCha20Poly1305.generate_key()
+    header["sealed_file_key"] = base64.b64encode(
+        sealing.wrap_to_public(team_public, file_key, _file_key_context(team_key_id))).decode()
+    header_bytes = json.dumps(header, sort_keys=True).encode()
+    prefix = SEALED_MAGIC + bytes([SEALED_VERSION]) + len(header_bytes).to_bytes(4, "big") + header_bytes
+    sealed.write(prefix)
+    aead = ChaCha20Poly1305(file_key)
+    size = plain.stat().st_size
+    with open(plain, "rb") as source:
+        number = 0
+        while True:
+            chunk = source.read(CHUNK)
+            last = source.tell() >= size
+            encrypted = aead.encrypt(_chunk_nonce(number, last), chunk, prefix)
+            sealed.write(len(encrypted).to_bytes(4, "big") + encrypted)
+            number += 1
+            if last:
+                break
+
+
+def _read_exact(handle, size: int) -> bytes:
+    data = handle.read(size)
+    if len(data) != size:
+        raise BackupError("cut short")
+    return data
+
+
+def read_sealed_header(source: Path) -> dict:
+    """The header of a sealed backup (no secret in it); raise BackupError if it is not a sealed backup."""
+    with open(source, "rb") as handle:
+        return _read_header(handle)[0]
+
+
+def _read_header(handle) -> tuple[dict, bytes]:
+    magic = handle.read(len(SEALED_MAGIC) + 1)
+    if magic[:-1] != SEALED_MAGIC or magic[-1:] != bytes([SEALED_VERSION]):
+        raise BackupError("not a sealed backup")
+    length = int.from_bytes(_read_exact(handle, 4), "big")
+    if length > 1 << 20:
+        raise BackupError("not a sealed backup")
+    header_bytes = _read_exact(handle, length)
+    try:
+        header = json.loads(header_bytes)
+    except ValueError:
+        raise BackupError("not a sealed backup") from None
+    return header, magic + length.to_bytes(4, "big") + header_bytes
+
+
+def _open_file(source: Path, plain: Path, recovery_code: str) -> None:
+    """Unseal a backup into plain (a new file) with the recovery code; raise BackupError if it does not open."""
+    from . import keys, opening  # only a restore opens anything: the backup itself needs the public key alone
+
+    with open(source, "rb") as handle:
+        header, prefix = _read_header(handle)
+        try:
+            team_key_id = header["team_key_id"]
+            team_private = opening.unwrap_with_passphrase(
+                opening.normalise_recovery_code(recovery_code), base64.b64decode(header["recovery_wrap"]),
+                keys.recovery_wrap_context(team_key_id))
+            file_key = opening.unwrap_with_private(team_private, base64.b64decode(header["sealed_file_key"]),
+                                                   _file_key_context(team_key_id))
+        except opening.OpenError:
+            raise BackupError("That recovery code does not open this backup (it is the code printed when the "
+                              "backup was made, or a newer one only if the team key was not rotated since)") from None
+        except (KeyError, TypeError, ValueError):
+            raise BackupError("not a sealed backup") from None
+        aead = ChaCha20Poly1305(file_key)
+        fd = os.open(plain, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            number = 0
+            while True:
+                length = handle.read(4)
+                if len(length) != 4:
+                    raise BackupError("cut short: the last part is missing")
+                encrypted = _read_exact(handle, int.from_bytes(length, "big"))
+                for last in (False, True):
+                    try:
+                        out.write(aead.decrypt(_chunk_nonce(number, last), encrypted, prefix))
+                        break
+                    except Exception:  # InvalidTag: try the other flag, then give up
+                        if last:
+                            raise BackupError("damaged or changed (part %d does not open)" % (number + 1)) from None
+                number += 1
+                if last:
+                    if handle.read(1):
+                        raise BackupError("something was added after its end")
+                    return
 
 
 def _copy_database(source: Path, target: Path, now: datetime) -> None:
@@ -86,10 +199,12 @@ def create_backup(paths: Paths, target: Path, now: datetime | None = None) -> Pa
     if target.exists():
         raise BackupError("%s already exists: choose another name, or give a directory." % target)
     secrets_content = {}
-    for name in SECRETS:
+    for name in SECRETS + OPTIONAL_SECRETS:
         try:
             secrets_content[name] = (paths.data_dir / name).read_bytes()
         except FileNotFoundError:
+            if name in OPTIONAL_SECRETS:
+                continue
             raise BackupError("%s is missing from the data directory: the backup would not restore a working "
                               "school. Run `worrybox check` for how to fix it." % name) from None
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -97,11 +212,19 @@ def create_backup(paths: Paths, target: Path, now: datetime | None = None) -> Pa
     try:
         copy = work / DATABASE
         _copy_database(paths.database, copy, now)
-        db = connect(paths.database)
+        db = connect(copy)
         try:
             school = get_setting(db, "school_name") or ""
+            team = db.execute("SELECT k.key_id, k.public_key, w.wrapped_key FROM keys k JOIN key_wraps w "
+                              "ON w.key_id = k.key_id AND w.holder = 'recovery' WHERE k.purpose = 'team' "
+                              "AND k.retired_at IS NULL ORDER BY k.created_at DESC LIMIT 1").fetchone()
         finally:
             db.close()
+        for leftover in (work / (DATABASE + "-wal"), work / (DATABASE + "-shm")):
+            leftover.unlink(missing_ok=True)
+        if team is None:
+            raise BackupError("The school has no team key to seal a backup to; nothing was saved. Run `worrybox "
+                              "check` for how to fix it.")
         manifest = "%s\nschool: %s\ncreated: %s\n" % (FORMAT, school, now.isoformat(timespec="seconds"))
         partial = work / "backup.tar"
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -113,7 +236,17 @@ def create_backup(paths: Paths, target: Path, now: datetime | None = None) -> Pa
                     _add_file(tar, name, content, now.timestamp())
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(partial, target)
+        sealed_path = work / "backup.sealed"
+        fd = os.open(sealed_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            _seal_file(partial, handle, {
+                "format": FORMAT, "created": now.isoformat(timespec="seconds"), "team_key_id": team[0],
+                "team_public": (team[0], team[1]),
+                # The team key wrapped to the recovery code, as in the database: a restore needs only the code.
+                "recovery_wrap": base64.b64encode(team[2]).decode()})
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(sealed_path, target)
         _fsync_dir(target.parent)
     finally:
         for leftover in work.iterdir():
@@ -141,14 +274,37 @@ def last_backup(db) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def restore_backup(source: Path, paths: Paths) -> str:
-    """Unpack a backup into an empty (or new) data directory; return the school's name."""
+def restore_backup(source: Path, paths: Paths, recovery_code: str) -> str:
+    """Open a sealed backup with the recovery code and unpack it into an empty (or new) data directory."""
     data_dir = paths.data_dir
     if data_dir.exists() and (not data_dir.is_dir() or any(data_dir.iterdir())):
         raise BackupError("%s is not empty. Restore into a new or empty directory, so nothing there is "
                           "overwritten." % data_dir)
+    if not recovery_code or not recovery_code.strip():
+        raise BackupError("A backup opens only with the school's recovery code; nothing was restored.")
     try:
-        tar = tarfile.open(source, mode="r:")
+        read_sealed_header(source)
+    except (OSError, BackupError) as exc:
+        raise BackupError("%s is not a Worry Box backup (%s)." % (source, exc)) from None
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".worrybox-restore-", dir=data_dir.parent))  # mode 0700
+    try:
+        plain = work / "backup.tar"
+        try:
+            _open_file(source, plain, recovery_code)
+        except BackupError as exc:
+            raise BackupError("%s could not be opened: %s. Nothing was restored." % (source, exc)) from None
+        return _restore_tar(plain, paths, source)
+    finally:
+        for leftover in work.iterdir():
+            leftover.unlink()
+        work.rmdir()
+
+
+def _restore_tar(plain: Path, paths: Paths, source: Path) -> str:
+    data_dir = paths.data_dir
+    try:
+        tar = tarfile.open(plain, mode="r:")
     except (OSError, tarfile.TarError) as exc:
         raise BackupError("%s is not a Worry Box backup (%s)." % (source, exc)) from None
     created_dir = not data_dir.exists()
@@ -158,7 +314,7 @@ def restore_backup(source: Path, paths: Paths) -> str:
             members = _check_members(tar, source)
             data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             os.chmod(data_dir, 0o700)
-            for name in (DATABASE,) + SECRETS:
+            for name in (DATABASE,) + SECRETS + tuple(name for name in OPTIONAL_SECRETS if name in members):
                 path = data_dir / name
                 path.parent.mkdir(mode=0o700, exist_ok=True)
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -203,7 +359,7 @@ def _check_members(tar: tarfile.TarFile, source: Path) -> dict[str, tarfile.TarI
     members = {}
     for member in tar:
         # Only plain files with the names we write: no links, devices, absolute paths or ../ tricks.
-        if member.name not in MEMBERS or not member.isfile() or member.name in members:
+        if member.name not in MEMBERS + OPTIONAL_SECRETS or not member.isfile() or member.name in members:
             raise BackupError("%s holds something a Worry Box backup never does (%r); nothing was restored."
                               % (source, member.name[:100]))
         members[member.name] = member

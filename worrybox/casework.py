@@ -7,11 +7,12 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from . import hear_back, opening, sealing
+from . import certificates, escalation, hear_back, opening, sealing
 from .choices import STATUSES, label
 from .clock import utcnow
 
 from .audit import audit
+from .recipients import worry_recipients
 from .worries import worry_aad
 from .db import write_transaction
 
@@ -93,6 +94,9 @@ def read_worry(db, worry_id: int, keyring) -> OpenedWorry:
             db.execute("UPDATE worries SET status = 'seen', updated_at = ? WHERE id = ? AND status = 'new'",
                        [now, worry_id])
             _insert_action(db, worry_id, keyring.staff_id, "status:seen", now)
+        # Urgent means now: whoever opens it first has it in hand, for everyone (the live banner, the on-call chain).
+        escalation.acknowledge_for_worry(db, worry_id, keyring.staff_id, "opened the worry",
+                                         datetime.fromisoformat(now))
     return OpenedWorry(
         id=row["id"], created_at=row["created_at"], feeling=row["feeling"], topic=row["topic"], place=row["place"],
         talk_to=row["talk_to"], urgent=bool(row["urgent"]), status="seen" if row["status"] == "new" else row["status"],
@@ -107,11 +111,27 @@ def _insert_action(db, worry_id: int, staff_id: int, action: str, at: str) -> in
                       [worry_id, staff_id, at, action]).lastrowid
 
 
+def current_readers(db, worry_id: int) -> dict[str, bytes]:
+    """The keys allowed to read a worry now: the team key in use, and each personal key the worry was sealed
+    to whose holder is still here, still certified and still in a role that reads worries.
+
+    Never a retired team key, a removed member or a key whose certificate no longer matches its account.
+    """
+    recipients = worry_recipients(db)
+    for key_id, public, staff_id in db.execute(
+            "SELECT k.key_id, k.public_key, k.staff_id FROM worry_keys w JOIN keys k ON k.key_id = w.key_id "
+            "JOIN staff s ON s.id = k.staff_id AND s.key_id = k.key_id "
+            "WHERE w.worry_id = ? AND k.purpose = 'staff' AND k.retired_at IS NULL AND s.removed_at IS NULL",
+            [worry_id]).fetchall():
+        if certificates.is_certified(db, staff_id):
+            recipients[key_id] = public
+    return recipients
+
+
 def _seal_note(db, worry_id: int, action_id: int, note: str, also: dict[str, bytes] | None = None) -> None:
-    """Seal a note on an action to everyone who can open the worry (and to any `also` keys, such as an owner's)."""
-    recipients = dict(db.execute(
-        "SELECT k.key_id, k.public_key FROM worry_keys w JOIN keys k ON k.key_id = w.key_id WHERE w.worry_id = ?",
-        [worry_id]).fetchall())
+    """Seal a note on an action to the worry's current readers (current_readers), and to any `also` keys (an
+    action's owner, whose certified key the caller checked)."""
+    recipients = current_readers(db, worry_id)
     recipients.update(also or {})
     sealed = sealing.seal(recipients, note.encode("utf-8"), action_aad(action_id, worry_id))
     db.execute("UPDATE actions SET sealed_note = ? WHERE id = ?", [sealed.body, action_id])
@@ -127,6 +147,10 @@ def record_action(db, worry_id: int, keyring, status: str | None = None, note: s
         raise ValueError("unknown status")
     now = utcnow()
     with write_transaction(db):
+        if status == "closed" and not is_safeguarding_team(db, keyring.staff_id):
+            # Closed by a teacher or head: it stays open in the DSL's queue until a DSL or deputy confirms.
+            ask_for_review(db, worry_id, keyring.staff_id, "closed", now)
+            status = None
         if status is not None:
             # closed_at is when retention starts counting; reopening a worry clears it.
             changed = db.execute(
@@ -134,10 +158,64 @@ def record_action(db, worry_id: int, keyring, status: str | None = None, note: s
                 [status, now, now if status == "closed" else None, worry_id, status]).rowcount
             if changed:
                 _insert_action(db, worry_id, keyring.staff_id, "status:%s" % status, now)
+            if is_safeguarding_team(db, keyring.staff_id):
+                _review_done(db, worry_id, keyring.staff_id, now)
         if note.strip():
             _seal_note(db, worry_id, _insert_action(db, worry_id, keyring.staff_id, "note", now), note.strip())
         audit(db, "worry_updated", staff_id=keyring.staff_id, worry_id=worry_id,
               detail=", ".join(filter(None, [status and "status %s" % status, note.strip() and "note added"])))
+
+
+SAFEGUARDING_TEAM = ("dsl", "deputy")
+REVIEW_LABELS = {"closed": "closed", "not_real": "marked not a real worry"}
+
+
+def is_safeguarding_team(db, staff_id: int) -> bool:
+    """Whether this member of staff is a current DSL or deputy, who may close a worry for good."""
+    row = db.execute("SELECT role FROM staff WHERE id = ? AND removed_at IS NULL", [staff_id]).fetchone()
+    return row is not None and row[0] in SAFEGUARDING_TEAM
+
+
+def ask_for_review(db, worry_id: int, staff_id: int, asked_for: str, now: str) -> bool:
+    """Record that someone outside the DSL team closed a worry or marked it not real: a DSL or deputy confirms."""
+    with write_transaction(db):
+        changed = db.execute(
+            "UPDATE worries SET review_asked_for = ?, review_asked_by = ?, review_asked_at = ?, updated_at = ? "
+            "WHERE id = ? AND status != 'closed' AND review_asked_for IS NOT ?",
+            [asked_for, staff_id, now, now, worry_id, asked_for]).rowcount
+        if changed:
+            _insert_action(db, worry_id, staff_id, "asked_%s" % asked_for, now)
+            audit(db, "worry_review_asked", staff_id=staff_id, worry_id=worry_id, detail=asked_for)
+    return bool(changed)
+
+
+def _review_done(db, worry_id: int, staff_id: int, now: str) -> None:
+    # A DSL or deputy who sets the status has looked at it: whatever they chose, the review is done.
+    asked = db.execute("SELECT review_asked_for FROM worries WHERE id = ?", [worry_id]).fetchone()
+    if asked and asked[0]:
+        db.execute("UPDATE worries SET review_asked_for = NULL, review_asked_by = NULL, review_asked_at = NULL "
+                   "WHERE id = ?", [worry_id])
+        _insert_action(db, worry_id, staff_id, "reviewed", now)
+        audit(db, "worry_reviewed", staff_id=staff_id, worry_id=worry_id, detail="was %s" % asked[0])
+
+
+def confirm_review(db, worry_id: int, keyring) -> bool:
+    """A DSL or deputy confirms what a teacher asked: the worry is closed, or marked not real; return if it was."""
+    from .throttle import mark_not_real  # imported here: throttle imports this module the same way
+
+    _key_for(db, worry_id, keyring)
+    if not is_safeguarding_team(db, keyring.staff_id):
+        raise NotAllowed(worry_id)
+    asked = db.execute("SELECT review_asked_for FROM worries WHERE id = ?", [worry_id]).fetchone()[0]
+    if not asked:
+        return False
+    with write_transaction(db):
+        if asked == "closed":
+            record_action(db, worry_id, keyring, status="closed")
+        else:
+            mark_not_real(db, worry_id, keyring.staff_id)
+            _review_done(db, worry_id, keyring.staff_id, utcnow())
+    return True
 
 
 def set_child_protection(db, worry_id: int, keyring, concern: bool = True) -> bool:
@@ -165,6 +243,11 @@ ACTION_LABELS = {
     "follow_up": "set an action to follow up",
     "follow_up_done": "marked an action done",
     "referral_outcome": "recorded the outcome of a referral",
+    "asked_closed": "closed it — for the DSL or a deputy to review",
+    "asked_not_real": "marked it not a real worry — for the DSL or a deputy to review",
+    "reviewed": "reviewed it",
+    "alert_sent": "sent an alert",
+    "acknowledged": "acknowledged the urgent alert",
 }
 
 
@@ -197,6 +280,9 @@ def chronology(db, worry_id: int, keyring) -> list[dict]:
                                                action_aad(action_id, worry_id)).decode("utf-8")
                     break
         entries.append({"at": at, "action": action, "note": note, "staff_name": staff_name})
+    # Alerts and their acknowledgement are part of what was done about the worry.
+    entries.extend(escalation.events_for_worry(db, worry_id))
+    entries.sort(key=lambda entry: entry["at"])
     return entries
 
 
@@ -213,6 +299,9 @@ def acknowledge_escalation(db, escalation_id: int, keyring, note: str, recipient
             "WHERE id = ? AND status = 'open'", [now, keyring.staff_id, escalation_id]).rowcount
         if not changed:
             raise LookupError(escalation_id)
+        db.execute("UPDATE escalations SET next_alert_at = NULL WHERE id = ?", [escalation_id])
+        escalation.record_event(db, escalation_id, datetime.fromisoformat(now), "acknowledged",
+                                staff_id=keyring.staff_id, detail="with a note" if note.strip() else None)
         if note.strip():
             sealed = sealing.seal(recipients, note.strip().encode("utf-8"), escalation_aad(escalation_id))
             db.execute("UPDATE escalations SET sealed_note = ? WHERE id = ?", [sealed.body, escalation_id])

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from . import keys, opening, roster, staff
+from . import certificates, certify, keys, opening, roster, staff
 from .config import DATA_DIR_ENV, NotSetUp, Paths
 from .new_school import AlreadySetUp, init_school
 from .school import open_school, pupil_keys
@@ -79,22 +79,29 @@ def init(data_dir, school_name, dsl_email, dsl_name, password_file):
 @click.option("--class", "class_name", help="The class a teacher teaches (as in the roster).")
 @click.option("--password-file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="File whose first line is the new member's password (otherwise you are asked).")
-@click.option("--by", "by_email", help="Email of a DSL who unlocks the team key (needed for dsl and deputy).")
+@click.option("--by", "by_email", help="Email of a DSL or deputy who approves the new account as it is added "
+              "(needed for dsl and deputy; without it a teacher, head or governor waits for approval).")
 @click.option("--by-password-file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--recovery-code-file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Unlock the team key with the recovery code instead of a DSL's password.")
 def add_staff(data_dir, email, name, role, class_name, password_file, by_email, by_password_file, recovery_code_file):
-    """Add a member of staff; a DSL or deputy is given the team key by an existing DSL."""
+    """Add a member of staff; with --by a DSL approves them as they are added (and gives a deputy the team key)."""
     db = _open(data_dir)
     team_keys = None
-    if role in keys.KEY_HOLDING_ROLES:
+    if role in keys.KEY_HOLDING_ROLES or by_email or recovery_code_file:
         team_keys = _unlock_team_keys(db, by_email, by_password_file, recovery_code_file)
     password = _password(password_file, "Password for %s" % email)
     try:
-        create_staff(db, email, name, role, password, class_name=class_name, team_keys=team_keys)
+        create_staff(db, email, name, role, password, class_name=class_name, team_keys=team_keys,
+                     by_staff_id=find_staff_id(db, by_email) if by_email else None)
     except AccountError as exc:
         raise click.ClickException(str(exc))
+    except certify.NoSigningKey as exc:
+        raise click.ClickException("Could not approve the new account (%s): nothing was added." % exc)
     click.echo("Added %s (%s) as %s." % (name, email, ROLES[role]))
+    if team_keys is None and role in certificates.RECEIVING_ROLES:
+        click.echo("They receive no worry until a DSL or deputy approves them: on the Staff page of the console, or "
+                   "worrybox approve-staff --email %s --by DSL_EMAIL" % email)
 
 
 def _unlock_team_keys(db, by_email, by_password_file, recovery_code_file) -> dict[str, bytes]:
@@ -139,6 +146,30 @@ def _with_by_options(command):
     for option in reversed(by_options):
         command = option(command)
     return command
+
+
+@main.command("approve-staff")
+@data_dir_option
+@click.option("--email", required=True, help="The member of staff to approve, as their account stands now.")
+@_with_by_options
+def approve_staff_command(data_dir, email, by_email, by_password_file, recovery_code_file):
+    """Approve an account so it receives worries (a DSL or deputy, --by, or the recovery code); audited."""
+    db = _open(data_dir)
+    staff_id = _staff_id_or_fail(db, email)
+    if not (by_email or recovery_code_file):
+        raise click.ClickException("Only the safeguarding team approves: give --by EMAIL and --by-password-file of "
+                                   "a DSL or deputy, or --recovery-code-file.")
+    team_keys = _unlock_team_keys(db, by_email, by_password_file, recovery_code_file)
+    try:
+        staff.approve_staff(db, staff_id, team_keys, by_staff_id=find_staff_id(db, by_email) if by_email else None)
+    except AccountError as exc:
+        raise click.ClickException(str(exc))
+    except certify.NoSigningKey as exc:
+        raise click.ClickException("Could not approve (%s). Use the recovery code, or the DSL who made the newest "
+                                   "team key." % exc)
+    member = staff.get_staff(db, staff_id)
+    click.echo("Approved %s as %s%s: they receive new worries from now on." % (
+        email, member.role_label, " of %s" % member.class_name if member.role == "teacher" else ""))
 
 
 @main.command("remove-staff")
@@ -194,7 +225,10 @@ def rotate_team_key_command(data_dir, by_email, by_password_file, recovery_code_
     try:
         code, _key_id, _private = staff.rotate_team_key(
             db, team_keys, by_staff_id=None if recovery_code_file else find_staff_id(db, by_email))
-    except ValueError:
+    except ValueError as exc:
+        if "certified" in str(exc):
+            raise click.ClickException("No approved DSL or deputy would hold the new key, so nothing was changed. "
+                                       "Rotate --by a DSL (not the recovery code), or approve one first.")
         raise click.ClickException("Those keys do not include every team key the school has had. Use the "
                                    "recovery code (--recovery-code-file), or the DSL who has held the key longest.")
     click.echo("New worries are now sealed to a new team key; old worries still open for every DSL and deputy.")
@@ -250,7 +284,10 @@ def send_alerts(data_dir, interval):
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.append(True))
     click.echo("Alert sender running for %s." % paths.data_dir)
-    run_sender(lambda: open_school(paths), interval=interval, should_stop=lambda: bool(stopping), log=click.echo)
+    from . import mail_password
+
+    run_sender(lambda: open_school(paths), interval=interval, should_stop=lambda: bool(stopping), log=click.echo,
+               mail_password=lambda: mail_password.read(paths))
 
 
 @main.command()
@@ -310,11 +347,11 @@ def check(data_dir):
 @main.command()
 @data_dir_option
 @click.option("--to", "target", required=True, type=click.Path(path_type=Path),
-              help="The backup file to write, or a directory to write a dated one (worrybox-YYYYmmddTHHMMSSZ.tar) in.")
+              help="The backup file to write, or a directory to write a dated one (worrybox-YYYYmmddTHHMMSSZ.backup) in.")
 @click.option("--keep", type=click.IntRange(min=1),
               help="With a directory: keep only this many dated backups in it, deleting the oldest.")
 def backup(data_dir, target, keep):
-    """Back up the database and secrets to one file (mode 0600) while the apps keep serving."""
+    """Back up the database and secrets to one file sealed to the team key (mode 0600) while the apps keep serving."""
     from .backup import BackupError, create_backup, prune
 
     if keep and not target.is_dir():
@@ -333,12 +370,21 @@ def backup(data_dir, target, keep):
 @data_dir_option
 @click.option("--from", "source", required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="A file written by `worrybox backup`.")
-def restore(data_dir, source):
-    """Put a backup back into a new or empty data directory (never over an existing school)."""
+@click.option("--recovery-code-file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="File whose first line is the school's recovery code (otherwise you are asked).")
+def restore(data_dir, source, recovery_code_file):
+    """Put a backup back into a new or empty data directory (never over an existing school); needs the recovery code."""
     from .backup import BackupError, restore_backup
 
+    if recovery_code_file:
+        code = _read_password_file(recovery_code_file)
+    elif sys.stdin.isatty():
+        code = click.prompt("The school's recovery code", hide_input=True)
+    else:
+        raise click.ClickException("A backup opens only with the school's recovery code: give --recovery-code-file "
+                                   "FILE, or run this in a terminal to type it. Nothing was restored.")
     try:
-        school = restore_backup(source, Paths(data_dir.resolve()))
+        school = restore_backup(source, Paths(data_dir.resolve()), code)
     except BackupError as exc:
         raise click.ClickException(str(exc))
     click.echo("Restored %s into %s." % (school, data_dir))

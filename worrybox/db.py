@@ -18,6 +18,10 @@ class SchoolDatabase(Database):
     def __init__(self, conn: sqlite3.Connection, writers_lock_path: str | None = None):
         super().__init__(conn)
         self.writers_lock_path = writers_lock_path
+        # A web worker's own connection keeps the settings it read (see keep_settings); others read each time.
+        self.keeps_settings = False
+        self.kept_settings: tuple[int, dict[str, str]] | None = None  # (settings_version, every setting)
+        self.settings_this_request: dict[str, str] | None = None
 
 
 def connect(path: Path | str | None = None) -> SchoolDatabase:
@@ -113,17 +117,42 @@ def write_transaction(db: Database):
             db.execute("COMMIT")
 
 
+def keep_settings(db: SchoolDatabase) -> None:
+    """Start a request on a worker's own connection: settings are read at most once in it, and only if they changed.
+
+    Each request looks at settings_version once (when it first needs a setting); every setting is read
+    again only when that number has moved since this connection last read them.
+    """
+    db.keeps_settings = True
+    db.settings_this_request = None
+
+
+def _settings_for_request(db: SchoolDatabase) -> dict[str, str]:
+    if db.settings_this_request is None:
+        # The version first: a change committed between the two reads only makes the next request read again.
+        version = db.execute("SELECT version FROM settings_version").fetchone()[0]
+        kept = db.kept_settings
+        if kept is None or kept[0] != version:
+            kept = (version, dict(db.execute("SELECT name, value FROM settings").fetchall()))
+            if not db.conn.in_transaction:  # what an uncommitted transaction saw may yet be rolled back
+                db.kept_settings = kept
+        db.settings_this_request = kept[1]
+    return db.settings_this_request
+
+
 def get_setting(db: Database, name: str, default: str | None = None) -> str | None:
     """Return one school setting."""
+    if getattr(db, "keeps_settings", False):
+        return _settings_for_request(db).get(name, default)
     row = db.execute("SELECT value FROM settings WHERE name = ?", [name]).fetchone()
     return row[0] if row else default
 
 
 def set_setting(db: Database, name: str, value: str) -> None:
-    """Store one school setting."""
+    """Store one school setting (triggers bump settings_version in the same transaction)."""
     db.execute(
         "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
         [name, value],
     )
-
-
+    if getattr(db, "keeps_settings", False):
+        db.settings_this_request = None  # the rest of this request sees the change

@@ -8,7 +8,9 @@ from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
 from . import clock, keys, mediators, roster, two_factor, worries
+from .alerts import TERMINAL_SETTING
 from .config import Paths, write_secret_file
+from .db import set_setting, write_transaction
 from .new_school import init_school
 from .school import open_school, pupil_keys
 from .staff import ROLES, create_staff, new_password
@@ -21,6 +23,8 @@ STAFF = (
     ("deputy", "deputy@oakfield.example", "Jordan Reid", None, "reads every worry"),
     ("head", "head@oakfield.example", "Robin Ellis", None, "reads worries about a grown-up at school"),
     ("teacher", "teacher.4b@oakfield.example", "Alex Morgan", "4B", "reads what 4B sends to \"my teacher\""),
+    ("governor", "governor@oakfield.example", "Pat Quinn", None,
+     "reads worries about a grown-up at school, and the governors' report"),
     ("coordinator", "pals@oakfield.example", "Chris Okafor", None, "rota and mediators; reads no worry"),
     ("it_admin", "it@oakfield.example", "Casey Jordan", None, "staff, roster, settings; reads no worry"),
     ("staff", "lunch@oakfield.example", "Lee Fraser", None, "logs concerns about a child; reads nothing"),
@@ -91,14 +95,15 @@ def _build(data_dir: Path, now: datetime) -> dict:
     try:
         team_keys = keys.unlock_team_with_recovery(db, recovery_code)
         for role, email, name, class_name, _ in others:
-            create_staff(db, email, name, role, passwords[role], class_name=class_name,
-                         team_keys=team_keys if role in keys.KEY_HOLDING_ROLES else None)
+            # Added with the team's keys, so each is approved at once (as a DSL adding them would).
+            create_staff(db, email, name, role, passwords[role], class_name=class_name, team_keys=team_keys)
         pupil_keys_ = pupil_keys(paths)
         roster.import_roster(db, pupil_keys_, _pupils())
         # Trying the demo should not need a phone; a real school's DSL and deputies sign in with a code too.
         two_factor.set_school_requirement(db, False)
         pins = _mediators_and_rota(db, pupil_keys_)
         _history(db, pupil_keys_, now)
+        _alerts_in_the_terminal(db)
     finally:
         db.close()
     logins = {
@@ -262,3 +267,15 @@ def write_guide(data_dir: Path, guide: str) -> Path:
     path.unlink(missing_ok=True)
     write_secret_file(path, guide.encode())
     return path
+
+
+def _alerts_in_the_terminal(db) -> None:
+    """No mail server in a demo: alert e-mails are printed in the terminal, so a newcomer sees them arrive,
+    first to the DSL, then (if nobody opens the worry within 5 minutes) to the deputy and the head teacher."""
+    on_call = [email for role, email, *_ in STAFF if role in ("dsl", "deputy", "head")]
+    with write_transaction(db):
+        set_setting(db, TERMINAL_SETTING, "1")
+        set_setting(db, "on_call_list", ", ".join(on_call))
+        # The made-up history's alerts count as sent long ago: only new ones are printed.
+        db.execute("UPDATE outbox SET delivered_at = created_at WHERE delivered_at IS NULL")
+        db.execute("UPDATE escalations SET next_alert_at = NULL")

@@ -8,6 +8,7 @@ Console only: it records with a member of staff's keys.
 
 from datetime import date
 
+from . import certificates
 from .audit import audit
 from .casework import _insert_action, _key_for, _seal_note
 from .clock import utcnow
@@ -33,11 +34,12 @@ def add_follow_up(db, worry_id: int, keyring, owner_id: int, due_on: date, what:
     if owner is None:
         raise ValueError("Choose a current member of staff to do it.")
     now = utcnow()
+    # The owner must be able to read what they are to do, even when the worry itself is not theirs to open; like
+    # everything sealed, only to a key the safeguarding team has certified.
+    also = {owner[0]: personal_public_key(db, owner_id)} if certificates.is_certified(db, owner_id) else {}
     with write_transaction(db):
         action_id = _insert_action(db, worry_id, keyring.staff_id, "follow_up", now)
-        # The owner must be able to read what they are to do, even when the worry itself is not theirs to open.
-        _seal_note(db, worry_id, action_id, "%s (due %s)" % (what, due_on.isoformat()),
-                   also={owner[0]: personal_public_key(db, owner_id)})
+        _seal_note(db, worry_id, action_id, "%s (due %s)" % (what, due_on.isoformat()), also=also)
         follow_up_id = db.execute(
             "INSERT INTO follow_ups (worry_id, action_id, owner_id, due_on, created_at, created_by) "
             "VALUES (?, ?, ?, ?, ?, ?)", [worry_id, action_id, owner_id, due_on.isoformat(), now, keyring.staff_id]

@@ -1,8 +1,8 @@
 """The child hears back: what a child may see at the kiosk about their own worry — never the worry itself.
 
 A child checks with the picture code they chose when posting (three animals, in order) or, if they put
-their name on the worry, with their name. They see only whether a grown-up has read it, whether one will
-come and find them today, and any short reply staff chose. The kiosk reads all of that without a worry
+their name on the worry, with their name and the same picture code. They see only whether a grown-up has read
+it, whether one will come and find them today, and any short reply staff chose. The kiosk reads all of that without a worry
 key: the status is in clear, a kind phrase is stored by name, and staff's own words are encrypted under
 the pupil key (PupilKeys.seal_reply). Wrong tries are counted per tablet, so codes cannot be guessed.
 """
@@ -49,14 +49,16 @@ STATUS_WORDS = {
 RECENT = timedelta(days=30)
 MAX_WRONG_IN_A_ROW = 10
 CHECK_PAUSE = timedelta(minutes=10)
+# Wrong tries are forgotten only after this long without one; a right code never clears them.
+WRONG_TRIES_FORGOTTEN_AFTER = timedelta(hours=1)
 
 # The only columns the kiosk reads about a worry; the newest recent one by picture code or by pupil.
 _SEEN_BY_CHILD = "SELECT id, first_opened_at, reply_phrase, reply_words, find_child_on FROM worries "
 _NEWEST_RECENT = {
+    columns: _SEEN_BY_CHILD + "WHERE " + " AND ".join("%s = ?" % column for column in columns)
     # A concern staff logged about a child is never theirs to check (logged_by IS NULL).
-    column: _SEEN_BY_CHILD + "WHERE " + column + " = ? AND created_at >= ? AND logged_by IS NULL "
-    "ORDER BY created_at DESC, id DESC LIMIT 1"
-    for column in ("code_hash", "pupil_ref")
+    + " AND created_at >= ? AND logged_by IS NULL ORDER BY created_at DESC, id DESC LIMIT 1"
+    for columns in (("code_hash",), ("pupil_ref", "code_hash"))
 }
 
 
@@ -80,16 +82,19 @@ def school_day(db, now: datetime | None = None) -> str:
 
 def check_picture_code(db, keys, animals, tablet_ref: str, now: datetime | None = None) -> HeardBack | None:
     """What the child may see about the newest recent worry with this picture code, or None for a wrong code."""
-    return _check(db, keys, "code_hash", keys.picture_code_hash(animals), tablet_ref, now, right_resets=True)
+    return _check(db, keys, ("code_hash",), [keys.picture_code_hash(animals)], tablet_ref, now)
 
 
-def check_pupil(db, keys, pupil_ref: str, tablet_ref: str, now: datetime | None = None) -> HeardBack | None:
-    """What a named child may see about their newest recent worry, or None if they have none."""
-    # A name anyone can choose is no secret, so finding one never clears the count of wrong tries.
-    return _check(db, keys, "pupil_ref", pupil_ref, tablet_ref, now, right_resets=False)
+def check_pupil(db, keys, pupil_ref: str, animals, tablet_ref: str, now: datetime | None = None) -> HeardBack | None:
+    """What a named child may see about their newest recent worry with this picture code, or None.
+
+    A name anyone can choose is no secret, so it never shows anything alone: the child's animals are needed
+    too, and a name with the wrong animals is a wrong try like any other.
+    """
+    return _check(db, keys, ("pupil_ref", "code_hash"), [pupil_ref, keys.picture_code_hash(animals)], tablet_ref, now)
 
 
-def _check(db, keys, column, value, tablet_ref, now, right_resets):
+def _check(db, keys, columns, values, tablet_ref, now):
     now = now or datetime.now(timezone.utc)
     worry = None
     with write_transaction(db):
@@ -97,25 +102,22 @@ def _check(db, keys, column, value, tablet_ref, now, right_resets):
         if row and row[0] and datetime.fromisoformat(row[0]) > now:
             paused = True
         else:
-            worry = _latest_recent(db, column, value, now)
+            # A right code never clears the count of wrong ones: a child's own code cannot buy more guesses.
+            worry = db.execute(_NEWEST_RECENT[columns], [*values, iso(now - RECENT)]).fetchone()
             paused = worry is None and _count_wrong(db, tablet_ref, now)
-            if worry is not None and right_resets:
-                db.execute("DELETE FROM code_checks WHERE tablet_ref = ?", [tablet_ref])
     # Raised after the transaction, so the wrong try that started the pause is counted.
     if paused:
         raise ChecksPaused()
     return None if worry is None else _heard_back(db, keys, worry, now)
 
 
-def _latest_recent(db, column: str, value: str, now: datetime):
-    return db.execute(_NEWEST_RECENT[column], [value, iso(now - RECENT)]).fetchone()
-
-
 def _count_wrong(db, tablet_ref: str, now: datetime) -> bool:
     """Count one wrong try from a tablet; return whether that starts a pause."""
+    # wrong_in_a_row counts wrong tries since the last pause; after an hour without one they are forgotten.
     db.execute("INSERT INTO code_checks (tablet_ref, wrong_in_a_row, updated_at) VALUES (?, 1, ?) "
-               "ON CONFLICT(tablet_ref) DO UPDATE SET wrong_in_a_row = wrong_in_a_row + 1, updated_at = excluded.updated_at",
-               [tablet_ref, iso(now)])
+               "ON CONFLICT(tablet_ref) DO UPDATE SET wrong_in_a_row = CASE WHEN updated_at < ? THEN 1 "
+               "ELSE wrong_in_a_row + 1 END, updated_at = excluded.updated_at",
+               [tablet_ref, iso(now), iso(now - WRONG_TRIES_FORGOTTEN_AFTER)])
     wrong = db.execute("SELECT wrong_in_a_row FROM code_checks WHERE tablet_ref = ?", [tablet_ref]).fetchone()[0]
     if wrong < MAX_WRONG_IN_A_ROW:
         return False

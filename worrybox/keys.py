@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from . import opening, sealing
+from . import certificates, certify, opening, sealing
 from .clock import utcnow
 from .db import write_transaction
 
@@ -59,6 +59,9 @@ def grant_team_keys(db, staff_id: int, team_keys: dict[str, bytes]) -> None:
     if role is None or role[0] not in KEY_HOLDING_ROLES:
         # By construction: school IT, a teacher or anyone else never holds the team key.
         raise ValueError("only a current DSL or deputy may hold the team key")
+    if not certificates.is_certified(db, staff_id):
+        # A role edited in the database, or an account no DSL approved, never receives the team key.
+        raise ValueError("only a DSL or deputy the safeguarding team has certified may hold the team key")
     public = personal_public_key(db, staff_id)
     for key_id, private in team_keys.items():
         db.execute(
@@ -111,18 +114,21 @@ def team_keys_of(keyring: Keyring, db) -> dict[str, bytes]:
 
 
 def key_holders(db) -> list[int]:
-    """The ids of every current DSL and deputy: the staff the team key is wrapped to."""
+    """The ids of every current, certified DSL and deputy: the staff the team key is wrapped to."""
     placeholders = ",".join("?" * len(KEY_HOLDING_ROLES))
     return [row[0] for row in db.execute(
         "SELECT id FROM staff WHERE removed_at IS NULL AND role IN (%s) ORDER BY id" % placeholders,
-        list(KEY_HOLDING_ROLES))]
+        list(KEY_HOLDING_ROLES)) if certificates.is_certified(db, row[0])]
 
 
-def rotate_team_key(db, team_keys: dict[str, bytes], recovery_code: str) -> tuple[str, bytes]:
-    """Retire the team key for a new one; wrap every team key to each DSL and deputy and to a new recovery code.
+def rotate_team_key(db, team_keys: dict[str, bytes], recovery_code: str,
+                    by_staff_id: int | None = None) -> tuple[str, bytes]:
+    """Retire the team key for a new one; wrap every team key to each certified DSL and deputy and a new recovery code.
 
     team_keys must be every team key the school has ever had (a DSL's), so old worries keep opening
-    for the DSL team and with the new recovery code; the old recovery code's wraps are deleted.
+    for the DSL team and with the new recovery code; the old recovery code's wraps are deleted. The
+    signing key is renewed with the team key: every certificate that verifies now is signed again with
+    the new one (an edited role or class stays uncertified), and only certified DSLs and deputies get keys.
     """
     every_team_key = {row[0] for row in db.execute("SELECT key_id FROM keys WHERE purpose = 'team'")}
     if set(team_keys) != every_team_key:
@@ -132,6 +138,8 @@ def rotate_team_key(db, team_keys: dict[str, bytes], recovery_code: str) -> tupl
     recovery_wraps = {key_id: opening.wrap_with_passphrase(code, private, recovery_wrap_context(key_id))
                       for key_id, private in team_keys.items()}
     with write_transaction(db):
+        # Certified now, under the signing key being retired (the rotating DSL too, who holds every team key).
+        still_certified = [s.staff_id for s in certificates.standings(db) if s.certified]
         db.execute("UPDATE keys SET retired_at = ? WHERE purpose = 'team' AND retired_at IS NULL", [now])
         db.execute("DELETE FROM key_wraps WHERE holder = 'recovery'")
         new_key_id, new_private = create_team_key(db, recovery_code)
@@ -139,6 +147,18 @@ def rotate_team_key(db, team_keys: dict[str, bytes], recovery_code: str) -> tupl
             db.execute("INSERT INTO key_wraps (key_id, holder, wrapped_key, created_at) VALUES (?, 'recovery', ?, ?)",
                        [key_id, wrapped, now])
         every = {**team_keys, new_key_id: new_private}
-        for staff_id in key_holders(db):
+        signing = certify.create_signing_key(db, every, by_staff_id)
+        for staff_id in still_certified:
+            certify.certify(db, signing, staff_id, event="certificate_renewed")
+        if by_staff_id is not None and by_staff_id not in still_certified and db.execute(
+                "SELECT 1 FROM staff WHERE id = ? AND removed_at IS NULL AND role = 'dsl'", [by_staff_id]).fetchone():
+            # A school that had no signing key yet: the DSL rotating holds every team key, so needs no approval.
+            certify.certify(db, signing, by_staff_id)
+        # Wraps to anyone no longer certified (a role edited in the database) are not renewed.
+        db.execute("DELETE FROM key_wraps WHERE holder = 'staff'")
+        holders = key_holders(db)
+        if not holders:
+            raise ValueError("no certified DSL or deputy would hold the new team key")
+        for staff_id in holders:
             grant_team_keys(db, staff_id, every)
     return new_key_id, new_private

@@ -1,16 +1,17 @@
 """Peer mediators: who they are, their PINs, the weekly rota, bookings and how each chat went."""
 
 import enum
+import hashlib
 import secrets
 import sqlite3
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from . import escalation
-from .clock import utcnow
+from .clock import school_zone, utcnow
 from .db import get_setting, write_transaction
 from .languages import N_
 
@@ -84,12 +85,56 @@ def set_mediator(db, pupil_ref: str, active: bool = True) -> None:
     """Make a pupil a mediator (or stop them being one); their PIN is kept."""
     if not active:
         db.execute("UPDATE mediators SET active = 0 WHERE pupil_ref = ?", [pupil_ref])
+        _end_sessions_of(db, pupil_ref)
         return
     db.execute(
         "INSERT INTO mediators (pupil_ref, active, created_at) VALUES (?, ?, ?) "
         "ON CONFLICT(pupil_ref) DO UPDATE SET active = excluded.active",
         [pupil_ref, int(active), utcnow()],
     )
+
+
+def start_session(db, pupil_ref: str, now: datetime | None = None) -> str:
+    """Sign a mediator in at the kiosk: a server-side session whose token (only its hash is kept) goes in a cookie."""
+    token = secrets.token_urlsafe(32)
+    at = (now or datetime.now(timezone.utc)).isoformat(timespec="microseconds")
+    db.execute("INSERT INTO mediator_sessions (token_hash, pupil_ref, created_at, last_seen_at) VALUES (?, ?, ?, ?)",
+               [_token_hash(token), pupil_ref, at, at])
+    return token
+
+
+def session_mediator(db, token: str | None, idle: timedelta, now: datetime | None = None) -> str | None:
+    """The mediator a session token belongs to, touching it; None (and the session ended) once idle or stopped."""
+    if not token:
+        return None
+    now = now or datetime.now(timezone.utc)
+    row = db.execute("SELECT s.pupil_ref, s.last_seen_at, m.active, m.locked_until FROM mediator_sessions s "
+                     "JOIN mediators m ON m.pupil_ref = s.pupil_ref WHERE s.token_hash = ?",
+                     [_token_hash(token)]).fetchone()
+    if row is None:
+        return None
+    pupil_ref, last_seen_at, active, locked_until = row
+    paused = locked_until is not None and datetime.fromisoformat(locked_until) > now
+    if now - datetime.fromisoformat(last_seen_at) > idle or not active or paused:
+        end_session(db, token)
+        return None
+    db.execute("UPDATE mediator_sessions SET last_seen_at = ? WHERE token_hash = ?",
+               [now.isoformat(timespec="microseconds"), _token_hash(token)])
+    return pupil_ref
+
+
+def end_session(db, token: str | None) -> None:
+    """Sign a mediator out ("Done", or leaving the mediator pages): the cookie is worth nothing after this."""
+    if token:
+        db.execute("DELETE FROM mediator_sessions WHERE token_hash = ?", [_token_hash(token)])
+
+
+def _end_sessions_of(db, pupil_ref: str) -> None:
+    db.execute("DELETE FROM mediator_sessions WHERE pupil_ref = ?", [pupil_ref])
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def new_pin(db, pupil_ref: str) -> str:
@@ -101,6 +146,7 @@ def new_pin(db, pupil_ref: str) -> str:
     ).rowcount
     if not updated:
         raise LookupError("not a mediator")
+    _end_sessions_of(db, pupil_ref)  # a new PIN signs out every tablet the old one was used on
     return pin
 
 
@@ -144,6 +190,8 @@ def check_pin(db, pupil_ref: str, pin: str, now: datetime | None = None) -> PinC
             lock = (now + PIN_PAUSE).isoformat(timespec="microseconds") if failures >= MAX_PIN_FAILURES else None
             db.execute("UPDATE mediators SET failed_pins = ?, locked_until = ? WHERE pupil_ref = ?",
                        [0 if lock else failures, lock, pupil_ref])
+            if lock:  # a pause ends every sign-in of theirs too
+                _end_sessions_of(db, pupil_ref)
             return PinCheck.PAUSED if lock else PinCheck.WRONG
         db.execute("UPDATE mediators SET failed_pins = 0, locked_until = NULL WHERE pupil_ref = ?", [pupil_ref])
         return PinCheck.OK
@@ -280,28 +328,43 @@ def duty(db, mediator_ref: str, week_of: date) -> list[dict]:
     return sorted(result, key=lambda entry: (entry["day"], entry["slot"].start_time))
 
 
+class ChatNotStarted(Exception):
+    """An outcome for a chat whose start time has not come yet: nothing is recorded."""
+
+
+def chat_start(db, day: date, start_time: str) -> datetime:
+    """When a chat on a day starts, as a moment (the rota's times are the school's own)."""
+    return datetime.combine(day, time.fromisoformat(start_time), school_zone(db))
+
+
 def record_outcome(db, booking_id: int, mediator_ref: str, attended: bool, outcome: str | None,
                    at: datetime | None = None) -> int | None:
-    """Record how a chat went; a chat attended is a visit, and 'pass to an adult' escalates at once."""
+    """Record how a chat went, once it has started; a chat attended is one visit, and 'pass to an adult'
+    escalates at once. Changing an outcome never adds a second visit, and "did not come" takes it away."""
     at = at or datetime.now(timezone.utc)
     if outcome is not None and outcome not in OUTCOMES:
         raise ValueError("unknown outcome")
     with write_transaction(db):
         row = db.execute(
-            "SELECT b.pupil_ref, b.attended FROM bookings b JOIN slot_mediators s ON s.slot_id = b.slot_id "
-            "WHERE b.id = ? AND s.pupil_ref = ?", [booking_id, mediator_ref]
+            "SELECT b.pupil_ref, b.date, d.start_time FROM bookings b JOIN slot_mediators s ON s.slot_id = b.slot_id "
+            "JOIN duty_slots d ON d.id = b.slot_id WHERE b.id = ? AND s.pupil_ref = ?", [booking_id, mediator_ref]
         ).fetchone()
         if row is None:
             raise LookupError("not one of this mediator's bookings")
-        pupil_ref, already_recorded = row
+        pupil_ref, day, start_time = row
+        if chat_start(db, date.fromisoformat(day), start_time) > at:
+            raise ChatNotStarted(booking_id)
         db.execute(
             "UPDATE bookings SET attended = ?, outcome = ?, recorded_at = ?, recorded_by = ? WHERE id = ?",
             [int(attended), outcome if attended else None, at.isoformat(timespec="microseconds"), mediator_ref,
              booking_id],
         )
         escalation_id = None
-        if attended and already_recorded != 1:
+        counted = db.execute("SELECT 1 FROM visits WHERE booking_id = ?", [booking_id]).fetchone()
+        if attended and not counted:
             escalation_id = escalation.record_visit(db, pupil_ref, at, "chat", booking_id=booking_id)
+        elif not attended and counted:
+            db.execute("DELETE FROM visits WHERE booking_id = ?", [booking_id])
         if attended and outcome == "pass_to_adult":
             escalation_id = escalation.escalate(db, "pass_to_adult", at, pupil_ref=pupil_ref,
                                                 booking_id=booking_id) or escalation_id

@@ -427,8 +427,108 @@ def _m0010_queue_order_indexes(db: Database) -> None:
     )
 
 
-@migrations(name="0011_staff_concerns")
-def _m0011_staff_concerns(db: Database) -> None:
+@migrations(name="0011_certified_recipients_and_review")
+def _m0011_certified_recipients_and_review(db: Database) -> None:
+    _run(
+        db,
+        # The safeguarding team's signing key (ML-DSA-65 + Ed25519): it certifies every personal key that may
+        # receive a worry, a note or a team key. Its private half is wrapped to the team key it was made with,
+        # so it is held exactly where the team key is (each DSL and deputy, and the recovery code).
+        """
+        CREATE TABLE signing_keys (
+            key_id TEXT PRIMARY KEY,
+            team_key_id TEXT NOT NULL REFERENCES keys(key_id),
+            public_key BLOB NOT NULL,
+            wrapped_private_key BLOB NOT NULL,
+            created_at TEXT NOT NULL,
+            retired_at TEXT
+        )
+        """,
+        # A certificate binds one account as approved (id, email, role, class) to its personal key.
+        """
+        CREATE TABLE certificates (
+            id INTEGER PRIMARY KEY,
+            staff_id INTEGER NOT NULL REFERENCES staff(id),
+            key_id TEXT NOT NULL,
+            signing_key_id TEXT NOT NULL REFERENCES signing_keys(key_id),
+            body TEXT NOT NULL,
+            signature BLOB NOT NULL,
+            issued_at TEXT NOT NULL,
+            issued_by INTEGER
+        )
+        """,
+        "CREATE INDEX certificates_by_staff ON certificates (staff_id, id)",
+        # A worry someone outside the DSL team closed or marked not real waits for a DSL or deputy to confirm.
+        "ALTER TABLE worries ADD COLUMN review_asked_for TEXT",
+        "ALTER TABLE worries ADD COLUMN review_asked_by INTEGER REFERENCES staff(id)",
+        "ALTER TABLE worries ADD COLUMN review_asked_at TEXT",
+    )
+
+
+@migrations(name="0012_urgent_on_call_and_throttles")
+def _m0012_urgent_on_call_and_throttles(db: Database) -> None:
+    _run(
+        db,
+        # Urgent is never buried: flood marking never applies to an urgent worry (the queue lists floods last).
+        "UPDATE worries SET flood = 0 WHERE urgent = 1 AND flood = 1",
+        # A tablet is enrolled through a one-time link; its cookie holds a random token, stored here only hashed.
+        "ALTER TABLE tablets ADD COLUMN device_token_hash TEXT",
+        "ALTER TABLE tablets ADD COLUMN enrol_token_hash TEXT",
+        "ALTER TABLE tablets ADD COLUMN enrol_expires_at TEXT",
+        "CREATE UNIQUE INDEX tablets_by_device_token ON tablets (device_token_hash) WHERE device_token_hash IS NOT NULL",
+        "CREATE UNIQUE INDEX tablets_by_enrol_token ON tablets (enrol_token_hash) WHERE enrol_token_hash IS NOT NULL",
+        # Failed sign-ins are throttled per client address (a keyed hash of it) before any password hashing.
+        "ALTER TABLE login_attempts ADD COLUMN address_hash TEXT",
+        "CREATE INDEX login_attempts_by_address ON login_attempts (address_hash, at) WHERE succeeded = 0",
+        # The on-call chain: how far up the on-call list an unacknowledged escalation has been sent, and when next.
+        "ALTER TABLE escalations ADD COLUMN alert_level INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE escalations ADD COLUMN next_alert_at TEXT",
+        "CREATE INDEX escalations_next_alert ON escalations (next_alert_at) WHERE status = 'open'",
+        # Who an alert goes to (NULL: the school's alert recipients).
+        "ALTER TABLE outbox ADD COLUMN recipients TEXT",
+        # An escalation's own chronology: each alert sent, and who acknowledged it and how.
+        """
+        CREATE TABLE escalation_events (
+            id INTEGER PRIMARY KEY,
+            escalation_id INTEGER NOT NULL REFERENCES escalations(id),
+            at TEXT NOT NULL,
+            event TEXT NOT NULL,
+            staff_id INTEGER REFERENCES staff(id),
+            detail TEXT
+        )
+        """,
+        "CREATE INDEX escalation_events_by_escalation ON escalation_events (escalation_id, id)",
+        # Mediator sign-ins at the kiosk are server-side sessions (the cookie holds a token, stored hashed).
+        """
+        CREATE TABLE mediator_sessions (
+            token_hash TEXT PRIMARY KEY,
+            pupil_ref TEXT NOT NULL REFERENCES mediators(pupil_ref),
+            created_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL
+        )
+        """,
+    )
+
+
+@migrations(name="0013_settings_version")
+def _m0013_settings_version(db: Database) -> None:
+    _run(
+        db,
+        # One number that every change to the settings bumps, in the change's own transaction (triggers, so no
+        # writer can forget): a web worker keeps the settings it read until the number moves.
+        "CREATE TABLE settings_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)",
+        "INSERT INTO settings_version (id, version) VALUES (1, 0)",
+        "CREATE TRIGGER settings_version_on_insert AFTER INSERT ON settings "
+        "BEGIN UPDATE settings_version SET version = version + 1; END",
+        "CREATE TRIGGER settings_version_on_update AFTER UPDATE ON settings "
+        "BEGIN UPDATE settings_version SET version = version + 1; END",
+        "CREATE TRIGGER settings_version_on_delete AFTER DELETE ON settings "
+        "BEGIN UPDATE settings_version SET version = version + 1; END",
+    )
+
+
+@migrations(name="0014_staff_concerns")
+def _m0014_staff_concerns(db: Database) -> None:
     _run(
         db,
         # A concern a member of staff logged about a child ("no threshold") is stored like a worry, sealed to
@@ -441,8 +541,8 @@ def _m0011_staff_concerns(db: Database) -> None:
     )
 
 
-@migrations(name="0012_follow_ups_and_referrals")
-def _m0012_follow_ups_and_referrals(db: Database) -> None:
+@migrations(name="0015_follow_ups_and_referrals")
+def _m0015_follow_ups_and_referrals(db: Database) -> None:
     _run(
         db,
         # Something to be done about a worry or concern, by whom and by when. What to do is the sealed note of
@@ -481,8 +581,8 @@ def _m0012_follow_ups_and_referrals(db: Database) -> None:
     )
 
 
-@migrations(name="0013_pattern_rules")
-def _m0013_pattern_rules(db: Database) -> None:
+@migrations(name="0016_pattern_rules")
+def _m0016_pattern_rules(db: Database) -> None:
     import re
 
     _run(
@@ -536,8 +636,8 @@ def _m0013_pattern_rules(db: Database) -> None:
     )
 
 
-@migrations(name="0014_pupil_safety_survey")
-def _m0014_pupil_safety_survey(db: Database) -> None:
+@migrations(name="0017_pupil_safety_survey")
+def _m0017_pupil_safety_survey(db: Database) -> None:
     _run(
         db,
         # When the "How safe do you feel?" survey is offered at the kiosk: school days, both ends included.

@@ -1,11 +1,20 @@
-"""Named tablets: staff give each classroom tablet a name, so the kiosk shows it and alerts say where."""
+"""Named tablets: staff enrol each classroom tablet by name, so the kiosk shows it and alerts say where.
 
-from .clock import utcnow
-from .db import get_setting
+A tablet is enrolled through a one-time link staff make in the console; the tablet's cookie then holds a
+random token (stored here only as a hash), never its name, so nobody can pose as a named tablet.
+"""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from .clock import iso, now, utcnow
+from .db import get_setting, write_transaction
 from .languages import DEFAULT_LANGUAGE, LANGUAGES
 
 MAX_NAME = 60
 DEFAULT_IDLE_SECONDS = 60
+ENROL_LINK_LASTS = timedelta(hours=24)
 
 
 def tablet_names(db) -> list[str]:
@@ -29,7 +38,54 @@ def add_tablet(db, name: str) -> None:
 
 
 def remove_tablet(db, name: str) -> None:
-    db.execute("UPDATE tablets SET removed_at = ? WHERE name = ?", [utcnow(), name])
+    """Remove a tablet: its cookie and any enrolment link stop working."""
+    db.execute("UPDATE tablets SET removed_at = ?, device_token_hash = NULL, enrol_token_hash = NULL, "
+               "enrol_expires_at = NULL WHERE name = ?", [utcnow(), name])
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_enrolment_link_token(db, name: str) -> str:
+    """Make a one-time enrolment token for a tablet (adding it if it is new); only its hash is kept."""
+    token = secrets.token_urlsafe(32)
+    with write_transaction(db):
+        add_tablet(db, name)
+        db.execute("UPDATE tablets SET enrol_token_hash = ?, enrol_expires_at = ? WHERE name = ?",
+                   [_token_hash(token), iso(now() + ENROL_LINK_LASTS), name.strip()])
+    return token
+
+
+def enrol(db, enrol_token: str) -> tuple[str, str] | None:
+    """Use a one-time enrolment token: return (tablet name, the tablet's new cookie token), or None."""
+    if not enrol_token or len(enrol_token) > 100:
+        return None
+    device_token = secrets.token_urlsafe(32)
+    with write_transaction(db):
+        row = db.execute("SELECT id, name, enrol_expires_at FROM tablets WHERE enrol_token_hash = ? "
+                         "AND removed_at IS NULL", [_token_hash(enrol_token)]).fetchone()
+        if row is None or row[2] is None or row[2] < utcnow():
+            return None
+        # One time only; a tablet enrolled again stops recognising the old cookie (a lost tablet, say).
+        db.execute("UPDATE tablets SET device_token_hash = ?, enrol_token_hash = NULL, enrol_expires_at = NULL "
+                   "WHERE id = ?", [_token_hash(device_token), row[0]])
+    return row[1], device_token
+
+
+def tablet_for_token(db, device_token: str | None) -> str | None:
+    """The name of the enrolled tablet whose cookie holds this token, or None (an unnamed tablet)."""
+    if not device_token or len(device_token) > 100:
+        return None
+    row = db.execute("SELECT name FROM tablets WHERE device_token_hash = ? AND removed_at IS NULL",
+                     [_token_hash(device_token)]).fetchone()
+    return row[0] if row else None
+
+
+def enrolled_names(db) -> set[str]:
+    """The tablets that have been enrolled (their cookie works)."""
+    return {row[0] for row in db.execute(
+        "SELECT name FROM tablets WHERE removed_at IS NULL AND device_token_hash IS NOT NULL")}
 
 
 def kiosk_language(db) -> str:

@@ -2,7 +2,7 @@
 
 Every worry is kept. When one tablet posts more than FLOOD_POSTS worries within FLOOD_WINDOW, each
 further one is marked `flood`, so the staff queue shows it after the others and a flood of taps cannot
-bury a real worry. Staff who open a worry can mark it "not a real worry"; both are counted.
+bury a real worry. An urgent worry is never marked: it always comes first. Staff who open a worry can mark it "not a real worry"; both are counted.
 """
 
 from datetime import datetime, timedelta, timezone
@@ -41,7 +41,9 @@ def mark_if_flood(db, worry_id: int, source: str, now: datetime | None = None) -
         db.execute("UPDATE worries SET posted_from = ? WHERE id = ?", [source, worry_id])
         recent = db.execute("SELECT count(*) FROM worries WHERE posted_from = ? AND created_at >= ?",
                             [source, since]).fetchone()[0]
-        flood = recent > posts
+        # Urgent is never marked: "I need help now" always comes first, however many posts came before it.
+        urgent = db.execute("SELECT urgent FROM worries WHERE id = ?", [worry_id]).fetchone()[0]
+        flood = recent > posts and not urgent
         if flood:
             db.execute("UPDATE worries SET flood = 1 WHERE id = ?", [worry_id])
         # Where a post came from is needed only for the window: forget it after that.
@@ -52,6 +54,22 @@ def mark_if_flood(db, worry_id: int, source: str, now: datetime | None = None) -
 def mark_not_real(db, worry_id: int, staff_id: int, not_real: bool = True) -> bool:
     """Mark a worry "not a real worry" (or undo it), in its chronology and the audit log; return if it changed."""
     now = utcnow()
+    role = db.execute("SELECT role FROM staff WHERE id = ?", [staff_id]).fetchone()
+    if role is not None and role[0] not in ("dsl", "deputy"):
+        # Marked by a teacher or head: it stays in the DSL's queue, as it was, until a DSL or deputy confirms.
+        from .casework import ask_for_review
+
+        with write_transaction(db):
+            if not_real:
+                return ask_for_review(db, worry_id, staff_id, "not_real", now)
+            changed = db.execute("UPDATE worries SET review_asked_for = NULL, review_asked_by = NULL, "
+                                 "review_asked_at = NULL WHERE id = ? AND review_asked_for = 'not_real' "
+                                 "AND review_asked_by = ?", [worry_id, staff_id]).rowcount
+            if changed:
+                db.execute("INSERT INTO actions (worry_id, staff_id, at, action) VALUES (?, ?, ?, 'real_after_all')",
+                           [worry_id, staff_id, now])
+                audit(db, "worry_marked_real_after_all", staff_id=staff_id, worry_id=worry_id)
+            return bool(changed)
     with write_transaction(db):
         if not_real:
             changed = db.execute("UPDATE worries SET not_real_at = ?, not_real_by = ?, updated_at = ? "
@@ -77,9 +95,11 @@ def prank_counts(db, since: datetime) -> dict[str, int]:
 
 
 def marks(db, worry_id: int) -> dict:
-    """Whether a worry came in a flood, and whether (and by whom) it was marked not real."""
-    row = db.execute("SELECT w.flood, w.not_real_at, s.name FROM worries w LEFT JOIN staff s ON s.id = w.not_real_by "
-                     "WHERE w.id = ?", [worry_id]).fetchone()
+    """Whether a worry came in a flood, whether (and by whom) it was marked not real, and any review asked for."""
+    row = db.execute("SELECT w.flood, w.not_real_at, s.name, w.review_asked_for, w.review_asked_at, r.name, r.role "
+                     "FROM worries w LEFT JOIN staff s ON s.id = w.not_real_by "
+                     "LEFT JOIN staff r ON r.id = w.review_asked_by WHERE w.id = ?", [worry_id]).fetchone()
     if row is None:
-        return {"flood": False, "not_real_at": None, "not_real_by": None}
-    return {"flood": bool(row[0]), "not_real_at": row[1], "not_real_by": row[2]}
+        return {"flood": False, "not_real_at": None, "not_real_by": None, "review": None}
+    review = None if not row[3] else {"asked_for": row[3], "at": row[4], "by": row[5], "role": row[6]}
+    return {"flood": bool(row[0]), "not_real_at": row[1], "not_real_by": row[2], "review": review}

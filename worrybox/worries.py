@@ -80,7 +80,8 @@ def queue_sql(key_count: int, status: str = "open") -> str:
     # A flood of pranks, or a worry staff marked not real, comes after every other worry: it cannot bury one.
     return (
         "SELECT id, created_at, feeling, topic, place, talk_to, urgent, named, status, first_opened_at, flood, "
-        "not_real_at IS NOT NULL, logged_by IS NOT NULL, concern_category FROM worries w "
+        "not_real_at IS NOT NULL, review_asked_for, (SELECT role FROM staff s WHERE s.id = w.review_asked_by), "
+        "logged_by IS NOT NULL, concern_category FROM worries w "
         "WHERE %s AND EXISTS (SELECT 1 FROM worry_keys k WHERE k.worry_id = w.id AND k.key_id IN (%s)) "
         "ORDER BY (flood OR not_real_at IS NOT NULL), urgent DESC, id DESC LIMIT ? OFFSET ?" % (where, placeholders)
     )
@@ -93,9 +94,20 @@ def queue(db, key_ids, page: int = 1, status: str = "open") -> tuple[list[dict],
         return [], False
     rows = db.execute(queue_sql(len(key_ids), status), [*key_ids, PAGE_SIZE + 1, (max(page, 1) - 1) * PAGE_SIZE])
     columns = ("id", "created_at", "feeling", "topic", "place", "talk_to", "urgent", "named", "status", "first_opened_at",
-               "flood", "not_real", "staff_concern", "concern_category")
+               "flood", "not_real", "review_asked_for", "review_asked_by_role", "staff_concern", "concern_category")
     items = [dict(zip(columns, row)) for row in rows]
     return items[:PAGE_SIZE], len(items) > PAGE_SIZE
+
+
+def latest_id_for(db, key_ids) -> int:
+    """The newest worry these keys open (0 if none), read from the (key_id, worry_id) index."""
+    key_ids = list(key_ids)
+    if not key_ids:
+        return 0
+    # One max() per key: each is a single step down the index, however many worries there are.
+    per_key = " UNION ALL ".join(["SELECT (SELECT max(worry_id) FROM worry_keys WHERE key_id = ?) AS newest"]
+                                 * len(key_ids))
+    return db.execute("SELECT coalesce(max(newest), 0) FROM (%s)" % per_key, key_ids).fetchone()[0]
 
 
 def count_urgent_unopened(db) -> int:

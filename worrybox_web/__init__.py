@@ -4,7 +4,11 @@ The core (worrybox/) imports no Flask; the kiosk and the console each call make_
 Error pages are in errors.py, shared form fields in fields.py.
 """
 
+import functools
+import hashlib
 import os
+import sqlite3
+import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -12,10 +16,11 @@ from flask import Flask, abort, current_app, g, has_request_context, request
 from flask_babel import Babel, get_locale
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.security import safe_join
 
 from worrybox import clock
 from worrybox.config import Paths, read_secret, resolve_data_dir
-from worrybox.db import connect, get_setting
+from worrybox.db import connect, get_setting, keep_settings
 from worrybox.languages import DEFAULT_LANGUAGE, direction
 from worrybox.school import open_school, pupil_keys
 
@@ -38,6 +43,10 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
+# A static file's address carries a hash of its content (?v=), so a tablet keeps it for a year and fetches it
+# again only when the file changes; a file named without one (a font in the stylesheet) is kept for a day.
+STATIC_VERSIONED_CACHE = "public, max-age=31536000, immutable"
+STATIC_CACHE = "public, max-age=86400"
 # Set to 1 when nginx (or another proxy on the same machine) passes requests on: the tablet's own address
 # and https then come from its X-Forwarded-For and X-Forwarded-Proto headers. Never set it when the app
 # can be reached directly, or anyone could claim any address.
@@ -85,24 +94,38 @@ def make_app(import_name: str, app_name: str, test_config: dict | None = None, l
     app.config.update(test_config)
     open_school(paths).close()  # applies pending migrations before the first request
     app.extensions["worrybox_pupil_keys"] = pupil_keys(paths)
+    app.extensions["worrybox_connections"] = _WorkerConnection()
 
     app.session_interface = _SessionInterface()
     if os.environ.get(BEHIND_PROXY_ENV) == "1":
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
     Babel(app, locale_selector=locale_selector or (lambda: DEFAULT_LANGUAGE))
     app.before_request(_refuse_non_form_bodies)
-    app.teardown_appcontext(_close_db)
+    app.teardown_appcontext(_end_request_db)
     app.after_request(_add_headers)
+    app.url_defaults(_version_static_urls)
     register_error_handlers(app)
     app.context_processor(_template_globals)
     app.add_template_filter(localtime)
     return app
 
 
+class _WorkerConnection(threading.local):
+    """This worker's own database connection: one per process under sync workers, one per thread under gthread."""
+
+    db = None
+    pid = None
+
+
+# Connections a forked worker inherited from its parent. SQLite forbids using them across a fork, and closing
+# one here could release locks or delete files the parent still relies on, so they are kept, never touched.
+_INHERITED = []
+
+
 def get_db():
-    """Return this request's database connection, opening it on first use."""
+    """Return this request's database connection: this worker's own, opened on first use and kept."""
     if "db" not in g:
-        g.db = connect(current_app.config["WORRYBOX_PATHS"].database)
+        g.db = _worker_db()
     return g.db
 
 
@@ -110,10 +133,53 @@ def get_pupil_keys():
     return current_app.extensions["worrybox_pupil_keys"]
 
 
-def _close_db(exception=None) -> None:
-    db = g.pop("db", None)
-    if db is not None:
+def _worker_db():
+    held = current_app.extensions["worrybox_connections"]
+    if held.db is not None and held.pid != os.getpid():
+        _INHERITED.append(held.db)
+        held.db = None
+    if held.db is not None:
+        try:
+            if held.db.conn.in_transaction:  # left open by something outside a request; never carried on
+                held.db.execute("ROLLBACK")
+        except sqlite3.Error:  # closed, or broken: open a fresh one
+            _discard(held)
+    if held.db is None:
+        held.db = connect(current_app.config["WORRYBOX_PATHS"].database)
+        held.pid = os.getpid()
+    keep_settings(held.db)
+    return held.db
+
+
+def _discard(held) -> None:
+    db, held.db = held.db, None
+    try:
         db.close()
+    except sqlite3.Error:
+        pass
+
+
+def _end_request_db(exception=None) -> None:
+    """Keep the worker's connection for the next request, unless this request broke it.
+
+    Nothing uncommitted is carried over: an open transaction is rolled back. After a database error the
+    connection is closed, so the next request starts on a fresh one. The WAL is checkpointed by SQLite's
+    own threshold as writers commit, not by closing connections.
+    """
+    db = g.pop("db", None)
+    if db is None:
+        return
+    held = current_app.extensions["worrybox_connections"]
+    if held.db is not db:  # not this worker's (a test's own, or replaced meanwhile)
+        return
+    if exception is not None or g.pop("database_failed", False):
+        _discard(held)
+        return
+    try:
+        if db.conn.in_transaction:
+            db.execute("ROLLBACK")
+    except sqlite3.Error:
+        _discard(held)
 
 
 def _refuse_non_form_bodies():
@@ -129,11 +195,38 @@ def _add_headers(response):
         response.headers.setdefault(name, value)
     if request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-    if not request.path.startswith("/static/"):
+    if request.endpoint == "static" and response.status_code in (200, 304):
+        version = request.args.get("v")
+        current = static_version(request.view_args.get("filename", "")) if version else None
+        response.headers["Cache-Control"] = STATIC_VERSIONED_CACHE if version and version == current else STATIC_CACHE
+    elif not request.path.startswith("/static/"):
         # Nothing a child typed or a member of staff opened may stay in a browser cache.
         response.headers["Cache-Control"] = "no-store"
         response.headers["Pragma"] = "no-cache"
     return response
+
+
+def _version_static_urls(endpoint, values):
+    if endpoint == "static" and "v" not in values:
+        values["v"] = static_version(values.get("filename", ""))
+
+
+def static_version(filename: str) -> str | None:
+    """A short hash of a static file's content as it is now, or None if there is no such file."""
+    joined = safe_join(str(ROOT / "static"), filename)
+    try:
+        stat = os.stat(joined) if joined else None
+    except (OSError, ValueError):
+        stat = None
+    return _content_hash(joined, stat.st_mtime_ns, stat.st_size) if stat else None
+
+
+@functools.lru_cache(maxsize=512)
+def _content_hash(path: str, mtime_ns: int, size: int) -> str | None:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+    except OSError:
+        return None
 
 
 def form_problem(form, expired_message) -> int | None:

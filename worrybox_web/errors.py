@@ -2,7 +2,7 @@
 
 import sqlite3
 
-from flask import current_app, render_template, request
+from flask import current_app, g, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from worrybox.languages import N_
@@ -46,6 +46,8 @@ def _http_error(error: HTTPException):
 def _unexpected_error(error: Exception):
     if isinstance(error, HTTPException):
         return _http_error(error)
+    if isinstance(error, sqlite3.Error):
+        g.database_failed = True  # the worker's connection is replaced before the next request
     if isinstance(error, sqlite3.DatabaseError):
         # A full disk, a read-only or damaged database: say "resting" and store nothing; never a success page.
         current_app.logger.error("Database error on %s %s: %s", request.method, request.path, error)

@@ -1,18 +1,20 @@
 """Form rules and filters both apps share (Flask-WTF / WTForms)."""
 
+import re
+
 from flask_babel import lazy_gettext as _l
 from wtforms.validators import ValidationError
 
-# Tab, newline and carriage return are ordinary typing; other control characters are not.
-_ALLOWED_CONTROL = {"\t", "\n", "\r"}
+# Tab, newline and carriage return are ordinary typing; other control characters are not, and U+FFFD is
+# what a letter that arrived garbled becomes.
+_UNREADABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffd]")
 
 
 class ReadableText:
     """Refuse text with NUL or other control characters, or with letters that arrived garbled."""
 
     def __call__(self, form, field):
-        value = field.data or ""
-        if "\ufffd" in value or any(ord(ch) < 32 and ch not in _ALLOWED_CONTROL for ch in value):
+        if _UNREADABLE.search(field.data or ""):
             raise ValidationError(_l("Some of those letters could not be read. Please check your words and try again."))
 
 
