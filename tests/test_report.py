@@ -226,3 +226,11 @@ def test_for_any_counts_no_hidden_count_is_a_shown_total_minus_shown_rows():
                 assert all(a - b != n for a in visible for b in visible)
 
     check()
+
+
+def test_a_governor_can_open_the_report(db, staff_member, console):
+    create_staff(db, "governor@school.example", "Gwen Governor", "governor", "governor password 1")
+    staff_member.login("governor@school.example", "governor password 1")
+    page = console.get("/report").get_data(as_text=True)
+    assert "Governors' report" in page
+    assert console.get("/report").status_code == 200
