@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install install-run browser translations screenshots clean bench
+.PHONY: run test install install-run browser translations screenshots clean bench fonts
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,21 @@ browser:
 	        chromium fonts-noto-core fonts-noto-color-emoji >/dev/null; }
 	@[ -f tests/browser/node_modules/axe-core/axe.min.js ] || npm ci --prefix tests/browser --silent --no-audit --no-fund
 
+# Refresh the kiosk's web fonts (OFL) from the @fontsource npm packages. Only this needs npm; the kiosk serves
+# the committed files in static/fonts/. Weights 400 and 700, and only the script subsets the kiosk's languages
+# use: Latin and Latin Extended (Polish), Gurmukhi (Punjabi), Arabic (Urdu, in Noto Naskh Arabic).
+FONTS := noto-sans:latin noto-sans:latin-ext noto-sans-gurmukhi:gurmukhi noto-naskh-arabic:arabic
+fonts:
+	@rm -rf .fonts-download && mkdir -p .fonts-download static/fonts
+	@set -e; cd .fonts-download; for entry in $(FONTS); do \
+	    package=$${entry%%:*}; subset=$${entry##*:}; \
+	    [ -d $$package ] || { mkdir $$package; tar xzf $$(npm pack --silent @fontsource/$$package) -C $$package; }; \
+	    for weight in 400 700; do cp $$package/package/files/$$package-$$subset-$$weight-normal.woff2 ../static/fonts/; done; \
+	    cp $$package/package/LICENSE ../static/fonts/OFL-$$package.txt; \
+	done
+	@rm -rf .fonts-download
+	@ls -l static/fonts
+
 # Refresh docs/screenshots (start screen and worry form in every language) from the browser tests.
 screenshots: install browser
 	WORRYBOX_SCREENSHOTS=1 $(BIN)/python -m pytest tests/test_browser.py -k screenshots -q
@@ -62,4 +77,4 @@ bench: install
 	$(BIN)/python -u bench/run.py
 
 clean:
-	rm -rf $(VENV) demo-data .pytest_cache tests/browser/node_modules
+	rm -rf $(VENV) demo-data .pytest_cache tests/browser/node_modules .fonts-download

@@ -48,14 +48,13 @@ class PictureCodeFields:
         animals = tuple(field.data for field in self.animal_fields)
         return animals if all(animals) else None
 
-    def check_picture_code(self, required: bool) -> bool:
-        """Ask for each missing animal when the code is required or half chosen; return whether it is fine."""
-        if self.picture_code or not (required or any(field.data for field in self.animal_fields)):
+    def check_picture_code(self) -> bool:
+        """Ask for each missing animal; return whether all three were chosen."""
+        if self.picture_code:
             return True
         for field in self.animal_fields:
             if not field.data:
-                field.errors = [_l("Choose an animal here too.") if required
-                                else _l("Choose an animal here too, or take the other animals away.")]
+                field.errors = [_l("Choose all three animals, then press Check.")]
         return False
 
 
@@ -83,7 +82,7 @@ class WorryForm(PictureCodeFields, FlaskForm):
 
     def validate_submission_id(self, field):
         if field.data and not SUBMISSION_ID.match(field.data):
-            raise ValidationError(_l("Please press Send again."))
+            raise ValidationError(_l("Something went wrong while sending. Please press “Send my worry” again."))
 
     def validate_drawing(self, field):
         if not field.data:
@@ -107,14 +106,15 @@ class WorryForm(PictureCodeFields, FlaskForm):
         if ok and not is_urgent and not (self.feeling.data or self.topic.data or self.text.data or self.drawing.data):
             self.form_errors.append(_l("Tell us a little first: choose a face, a picture, draw, or write something."))
             return False
-        return self.check_picture_code(required=False) and ok
+        # Half a picture code never stops a worry: it is posted without one (see kiosk.views).
+        return ok
 
 
 class PictureCodeForm(PictureCodeFields, FlaskForm):
     """Check a worry with the three animals chosen when posting it."""
 
     def validate(self, extra_validators=None):
-        return super().validate(extra_validators) and self.check_picture_code(required=True)
+        return super().validate(extra_validators) and self.check_picture_code()
 
 
 class NameCheckForm(PictureCodeFields, FlaskForm):
@@ -133,7 +133,7 @@ class BookingForm(FlaskForm):
     slot = HiddenField()
     date = HiddenField()
     pupil = StringField(_l("Your name"), filters=[strip_text], validators=[
-        DataRequired(_l("Please choose your name, so the mediator can find you.")), Length(max=100)])
+        DataRequired(_l("Please choose your name, so they know who is coming.")), Length(max=100)])
     topic = RadioField(_l("What would you like to talk about? (you can skip this)"), choices=_choices(TOPICS),
                        validators=[Optional()])
 
@@ -159,9 +159,9 @@ class MediatorLoginForm(FlaskForm):
 class OutcomeForm(FlaskForm):
     """How a chat went."""
 
-    attended = RadioField(_l("Did they come?"), choices=[SelectChoice("yes", _l("They came")),
+    attended = RadioField(_l("Did the child come to the chat?"), choices=[SelectChoice("yes", _l("They came")),
                                                           SelectChoice("no", _l("They did not come"))],
-                          validators=[DataRequired(_l("Say whether they came."))])
+                          validators=[DataRequired(_l("Say whether the child came to the chat."))])
     outcome = RadioField(_l("How did it go?"), choices=[SelectChoice(k, v) for k, v in OUTCOMES.items()],
                          validators=[Optional()])
 

@@ -3,16 +3,15 @@
 from flask import Blueprint, g, render_template, request
 from flask_babel import gettext as _
 
-from worrybox import hear_back, roster, throttle
+from worrybox import hear_back, throttle
 from worrybox_web import form_problem, get_db, get_pupil_keys
 
 from .forms import NameCheckForm, PictureCodeForm
-from .views import class_chooser
+from .views import class_chooser, find_chosen_pupil
 
 bp = Blueprint("hear_back", __name__)
 
 
-@bp.app_context_processor
 def picture_code_choices():
     return {"animals": hear_back.ANIMALS}
 
@@ -45,12 +44,23 @@ def animals_form():
 
 
 def _render_animals(form, status=200):
-    return render_template("kiosk/heard_animals.html", form=form), status
+    chosen = [field.data for field in form.animal_fields if field.data in hear_back.ANIMALS]
+    return render_template("kiosk/heard_animals.html", form=form, chosen_animals=chosen), status
 
 
 @bp.post("/heard/animals")
 def check_animals():
     form = PictureCodeForm()
+    chosen = [field.data for field in form.animal_fields if field.data in hear_back.ANIMALS]
+    if "add_animal" in request.form or request.form.get("go") == "restart_code":
+        # One tap per animal, as when posting; "Start again" takes them all away. Nothing is checked yet.
+        if request.form.get("go") == "restart_code":
+            chosen = []
+        elif request.form["add_animal"] in hear_back.ANIMALS and len(chosen) < hear_back.CODE_LENGTH:
+            chosen.append(request.form["add_animal"])
+        for field, animal in zip(form.animal_fields, chosen + [None] * hear_back.CODE_LENGTH):
+            field.data = animal
+        return _render_animals(form)
     if not form.validate():
         if form.csrf_token.errors:
             form = PictureCodeForm(formdata=None)
@@ -94,7 +104,7 @@ def check_name():
     if status:
         return _render_name(form, class_name, status)
     keys, db = get_pupil_keys(), get_db()
-    pupil = roster.find_pupil(db, keys, form.pupil.data)
+    pupil = find_chosen_pupil(form.pupil.data)
     if pupil is None:
         form.pupil.errors = [_("We could not find that name. Please choose it again.")]
         return _render_name(form, class_name, 422)

@@ -157,7 +157,6 @@ def _gate() -> SignInGate:
     return current_app.extensions["worrybox_sign_in_gate"]
 
 
-@bp.before_app_request
 def load_signed_in_staff():
     """Find who this request is from; a session without unlocked keys in this process is signed out."""
     g.staff = g.keyring = None

@@ -21,7 +21,7 @@ def _render(settings_form=None, tablet_form=None, status=200, enrol_link=None):
     return render_template(
         "console/kiosk_settings.html", settings_form=settings_form, tablet_form=tablet_form or TabletForm(formdata=None),
         button=ButtonForm(), tablet_names=tablets.tablet_names(db), enrolled=tablets.enrolled_names(db),
-        enrol_link=enrol_link,
+        enrol_link=enrol_link, age_groups=tablets.age_groups(db), age_group_names=tablets.AGE_GROUPS,
     ), status
 
 
@@ -78,6 +78,22 @@ def enrol_again():
     if button_expired() or name is None:
         return redirect(url_for("kiosk_admin.kiosk_settings"), 303)
     return _enrolment_link(name, "A new one-time link was made. Open it on the tablet now.")
+
+
+@bp.post("/kiosk/tablets/age-group")
+@allowed("change_school_settings")
+def set_tablet_age_group():
+    """Primary or secondary words and look on one named tablet."""
+    db = get_db()
+    name = tablets.known_tablet(db, request.form.get("name", ""))
+    group = request.form.get("age_group", "")
+    if name is None or group not in tablets.AGE_GROUPS:
+        return redirect(url_for("kiosk_admin.kiosk_settings"), 303)
+
+    def change(db):
+        tablets.set_age_group(db, name, group)
+        return "tablet age group: %s" % group
+    return _save(ButtonForm(), lambda status: _render(status=status), change, "Age group saved.")
 
 
 @bp.post("/kiosk/tablets/remove")

@@ -152,39 +152,117 @@
     });
   });
 
+  /* "Do you need more time?": before any page clears itself, ask, and wait at least 20 seconds for a tap. */
+  var dialog = document.querySelector("dialog[data-more-time]");
+  var askSeconds = Math.max(20, parseInt((dialog && dialog.getAttribute("data-more-time")) || "20", 10));
+  var clearTimer = null;
+  var askTimer = null;
+  var clearTo = endVisitUrl;
+  var keepAlive = null;
+
+  function speak(text) {
+    if ("speechSynthesis" in window && "SpeechSynthesisUtterance" in window && text) {
+      var utterance = new window.SpeechSynthesisUtterance(text);
+      utterance.lang = document.documentElement.lang || "en";
+      utterance.rate = 0.9;
+      window.speechSynthesis.cancel();
+      window.speechSynthesis.speak(utterance);
+    }
+  }
+
+  function asking() {
+    return dialog && dialog.open;
+  }
+
+  function askForMoreTime() {
+    if (!dialog || typeof dialog.showModal !== "function") {
+      window.location.replace(clearTo);
+      return;
+    }
+    dialog.showModal();
+    speak(dialog.querySelector(".more-time-title").textContent);
+    askTimer = window.setTimeout(function () { window.location.replace(clearTo); }, askSeconds * 1000);
+  }
+
+  function clearAfter(seconds) {
+    window.clearTimeout(clearTimer);
+    if (!asking()) {
+      clearTimer = window.setTimeout(askForMoreTime, seconds * 1000);
+    }
+  }
+
+  if (dialog) {
+    dialog.querySelector("[data-more-time-yes]").addEventListener("click", function () {
+      window.clearTimeout(askTimer);
+      dialog.close();
+      if (keepAlive) {
+        window.fetch(keepAlive, { credentials: "same-origin", cache: "no-store" }).catch(function () {});
+      }
+      restart();
+    });
+    dialog.addEventListener("cancel", function (event) {
+      event.preventDefault();  // Escape is "more time" too, never a way to skip the question
+      dialog.querySelector("[data-more-time-yes]").click();
+    });
+  }
+
+  /* A page that always returns to the start (thank you, booked, the answer, a mediator's rota). */
+  var selfClearing = document.querySelector("[data-self-clearing]");
   /* Clear an untouched page: once something is typed, drawn or chosen, a minute without a touch
      (the school's setting) takes the tablet back to the start and forgets it all. */
   var idleSeconds = parseInt(body.getAttribute("data-idle-seconds") || "0", 10);
   var forms = document.querySelectorAll("form[data-private]");
-  if (idleSeconds > 0 && forms.length) {
-    var timer = null;
-    var entered = false;
+  var entered = false;
 
-    function somethingEntered() {
-      return Array.prototype.some.call(forms, function (form) {
-        return Array.prototype.some.call(form.elements, function (element) {
-          if (element.type === "radio" || element.type === "checkbox") {
-            return element.checked && element.value !== "";
-          }
-          if (element.type === "hidden" || element.type === "submit" || element.type === "button") {
-            return element.name === "drawing" && element.value !== "";
-          }
-          return typeof element.value === "string" && element.value.trim() !== "";
-        });
+  function somethingEntered() {
+    return Array.prototype.some.call(forms, function (form) {
+      return Array.prototype.some.call(form.elements, function (element) {
+        if (element.type === "radio" || element.type === "checkbox") {
+          return element.checked && element.value !== "";
+        }
+        if (element.type === "hidden") {
+          // A drawing, or an answer carried from an earlier step of the worry.
+          return (element.name === "drawing" || element.hasAttribute("data-carried")) && element.value !== "";
+        }
+        if (element.type === "submit" || element.type === "button") {
+          return false;
+        }
+        return typeof element.value === "string" && element.value.trim() !== "";
       });
-    }
+    });
+  }
 
-    function restart() {
-      window.clearTimeout(timer);
-      entered = entered || somethingEntered();
-      if (entered) {
-        timer = window.setTimeout(leave, idleSeconds * 1000);
-      }
+  function restart() {
+    if (asking()) {
+      return;
     }
+    if (selfClearing) {
+      clearAfter(parseInt(selfClearing.getAttribute("data-self-clearing"), 10) || idleSeconds);
+      return;
+    }
+    entered = entered || somethingEntered();
+    if (idleSeconds > 0 && entered) {
+      clearAfter(idleSeconds);
+    }
+  }
 
+  if (selfClearing) {
+    clearTo = selfClearing.getAttribute("data-clear-to") || endVisitUrl;
+    keepAlive = selfClearing.getAttribute("data-keep-alive");
+  }
+  if (selfClearing || (idleSeconds > 0 && forms.length)) {
     ["pointerdown", "keydown", "input", "change", "scroll"].forEach(function (name) {
       document.addEventListener(name, restart, { passive: true, capture: true });
     });
     restart();
+  }
+
+  /* The first problem on a page: scrolled into view, focused, and read aloud where the browser can speak. */
+  var problem = document.querySelector(".notice-error, .errors");
+  if (problem) {
+    problem.setAttribute("tabindex", "-1");
+    problem.scrollIntoView({ block: "center" });
+    problem.focus({ preventScroll: true });
+    speak(problem.textContent.replace(/\s+/g, " ").trim());
   }
 })();

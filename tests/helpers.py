@@ -3,6 +3,7 @@ signed in to the console, the `worrybox` command, and real servers on 127.0.0.1.
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -14,6 +15,8 @@ from pathlib import Path
 import requests
 
 from worrybox import roster
+from worrybox.config import Paths
+from worrybox.school import open_school, pupil_keys
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -70,6 +73,21 @@ class KioskHelper:
         data.update(fields)
         return self.client.post("/worry", data=data)
 
+    def name(self, pupil_id):
+        """The value the kiosk's name tile carries for this pupil today (an opaque token, never the roster id)."""
+        return name_token(self.client.application.config["WORRYBOX_PATHS"].data_dir, pupil_id)
+
+
+def name_token(data_dir, pupil_id):
+    """The value of a pupil's name tile at the kiosk, for the roster as imported now."""
+    paths = Paths(data_dir)
+    keys = pupil_keys(paths)
+    db = open_school(paths)
+    try:
+        return roster.choice_tokens(db, keys, [keys.pupil_ref(pupil_id)])[keys.pupil_ref(pupil_id)]
+    finally:
+        db.close()
+
 
 class ConsoleHelper:
     """Sign in and out of the console."""
@@ -87,9 +105,10 @@ class ConsoleHelper:
 
 
 def mediator_login(kiosk_client, pupil_id: str, pin: str):
-    """Sign a mediator in at the kiosk with their roster id (the name they tap) and PIN."""
+    """Sign a mediator in at the kiosk by tapping their name (given as their roster id) and typing their PIN."""
+    token = name_token(kiosk_client.application.config["WORRYBOX_PATHS"].data_dir, pupil_id) if pupil_id else pupil_id
     page = kiosk_client.get("/mediator").get_data(as_text=True)
-    return kiosk_client.post("/mediator/login", data={"csrf_token": csrf_token(page), "pupil": pupil_id, "pin": pin})
+    return kiosk_client.post("/mediator/login", data={"csrf_token": csrf_token(page), "pupil": token, "pin": pin})
 
 
 # The command line ----------------------------------------------------------------------------------
@@ -244,3 +263,11 @@ class StaffMember:
 
     def open(self, worry_id: int):
         return self.http.get(url(self.port, "/worries/%d" % worry_id), allow_redirects=False, timeout=30)
+
+
+# The browser ---------------------------------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Flags for a sandboxed machine with no network: no first-run, no background calls home.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]

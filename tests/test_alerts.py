@@ -50,7 +50,7 @@ def _configure(db, port):
 def test_an_urgent_worry_sends_an_alert_with_no_name_and_no_worry_text(child, db, inbox, smtp_port):
     _configure(db, smtp_port)
     form = child.form("/help")
-    child.client.post("/worry", data=dict(form, urgent="y", text="ALERT-CANARY he hit me", pupil="P001",
+    child.client.post("/worry", data=dict(form, urgent="y", text="ALERT-CANARY he hit me", pupil=child.name("P001"),
                                           **{"class": "4B"}))
     assert alerts.deliver_due(db) == (1, 0)
     [message] = inbox.messages

@@ -113,7 +113,7 @@ def test_the_menu_offers_each_role_only_the_pages_it_may_use(coordinator, staff_
 
 
 def test_the_coordinator_never_sees_worry_text_anywhere(child, coordinator, console, db, pals):
-    assert child.post(text=CANARY, feeling="scared", pupil="P003", **{"class": "5C"}).status_code == 303
+    assert child.post(text=CANARY, feeling="scared", pupil=child.name("P003"), **{"class": "5C"}).status_code == 303
     day = mediators.bookable_days(_school_today(db))[1]
     slot_id = mediators.add_slot(db, day.weekday(), "12:00", "12:30", "the Library", 2, [pals["P001"]])
     now_local = clock.school_time(db, datetime.now(timezone.utc))

@@ -92,7 +92,9 @@ def assert_kind_refusal(response, status, words):
 
 
 def _textarea(body: str, name: str) -> str:
-    match = re.search(r'<textarea[^>]*name="%s"[^>]*>(.*?)</textarea>' % name, body, re.S)
+    # A worry's words are in their box on the words step, and carried in a hidden field on every other step.
+    match = (re.search(r'<textarea[^>]*name="%s"[^>]*>(.*?)</textarea>' % name, body, re.S)
+             or re.search(r'<input type="hidden" name="%s" value="([^"]*)"' % name, body))
     assert match, "the page has no %s box" % name
     return match.group(1)
 
@@ -161,7 +163,8 @@ def _cases():
     still_here = {"kiosk worry": "Your worry is still here", "console login": "The sign-in page had expired",
                   "console worry": "Your note is still here", "console logout": "you are still signed in"}
     # When the body is not UTF-8, Werkzeug drops the whole form (CSRF token and typed words with it).
-    form_dropped = {**still_here, "kiosk worry": "please press Send again", "console worry": "press Save again"}
+    form_dropped = {**still_here, "kiosk worry": "please press “Send my worry” again",
+                    "console worry": "press Save again"}
     typed = {"kiosk worry": ("text", KIOSK_TEXT), "console worry": ("note", NOTE_TEXT)}
     for form in FORMS:
         cases += [
@@ -185,15 +188,15 @@ def _cases():
         Case("text over 4000 letters with a script tag", "kiosk worry", _form(text=SCRIPT + TOO_LONG_TEXT), 422,
              "That is a lot of words", keeps=("text", "&lt;script&gt;alert(&#34;hi&#34;)&lt;/script&gt;" + KIOSK_TEXT)),
         Case("invalid UTF-8 in the text", "kiosk worry", _raw(text=KIOSK_TEXT.encode() + b"\xff\xfe"), 400,
-             "please press Send again"),
+             "please press “Send my worry” again"),
         Case("NUL in the text", "kiosk worry", _form(text=KIOSK_TEXT + "\x00"), 422, unreadable),
         Case("control character in the text", "kiosk worry", _form(text=KIOSK_TEXT + "\x1b[2J"), 422, unreadable),
         Case("NUL in the name", "kiosk worry", _form(pupil="P001\x00", **{"class": "4B"}), 422,
              "could not find that name", keeps=("text", KIOSK_TEXT)),
         Case("NUL in the submission id", "kiosk worry", _form(submission_id="a" * 20 + "\x00"), 422,
-             "Please press Send again", keeps=("text", KIOSK_TEXT)),
+             "Please press “Send my worry” again", keeps=("text", KIOSK_TEXT)),
         Case("path in the submission id", "kiosk worry", _form(submission_id="../../etc/passwd"), 422,
-             "Please press Send again", keeps=("text", KIOSK_TEXT)),
+             "Please press “Send my worry” again", keeps=("text", KIOSK_TEXT)),
         Case("token from the console", "kiosk worry", _form(csrf_token=_token_from("console")), 400,
              "Your worry is still here", keeps=("text", KIOSK_TEXT)),
         Case("email over 254 letters", "console login", _form(email="a" * 250 + DSL_EMAIL), 422,
@@ -252,7 +255,7 @@ def test_the_untouched_form_is_accepted(form_name, request):
 
 def test_a_malformed_submission_id_is_replaced_so_send_again_works(child, db):
     response = child.post(text=KIOSK_TEXT, feeling="sad", submission_id="../../etc/passwd")
-    body = assert_kind_refusal(response, 422, "Please press Send again")
+    body = assert_kind_refusal(response, 422, "Please press “Send my worry” again")
     fresh_id = hidden_value(body, "submission_id")
     assert fresh_id != "../../etc/passwd"
     again = child.client.post("/worry", data={"csrf_token": csrf_token(body), "submission_id": fresh_id,
@@ -326,15 +329,21 @@ def test_a_kiosk_form_left_open_past_the_time_limit_keeps_the_childs_words(path,
     eleven_hours_ago()
     form = child.form(path)
     monkeypatch.undo()
-    data = dict(form, text=KIOSK_TEXT, place="playground", pupil="P001", **{"class": "4B"})
+    name = child.name("P001")  # the value of Amira's name tile
+    data = dict(form, text=KIOSK_TEXT, place="playground", pupil=name, **{"class": "4B"})
     if urgent:
         data["urgent"] = "y"
     else:
         data["feeling"] = "scared"
     response = child.client.post("/worry", data=data)
-    body = assert_kind_refusal(response, 400, "Your worry is still here: please press Send again")
+    button = "Get help now" if urgent else "Send my worry"
+    body = assert_kind_refusal(response, 400, "Your worry is still here: please press “%s” again" % button)
     assert _textarea(body, "text").strip() == KIOSK_TEXT
-    assert re.search(r'value="playground"\s+checked', body) and re.search(r'value="P001"\s+checked', body)
+    if urgent:
+        assert re.search(r'value="playground"\s+checked', body) and re.search(r'value="%s"\s+checked' % name, body)
+    else:  # the last step, whose button the message names; every answer travels with it
+        assert hidden_value(body, "place") == "playground" and hidden_value(body, "pupil") == name
+        assert re.search(r'<button[^>]*>Send my worry</button>', body)
     assert hidden_value(body, "submission_id") == form["submission_id"], "a second press must not post twice"
     assert ("You need help now" in body) == urgent
     assert _worry_count(db) == 0

@@ -14,8 +14,19 @@ PNG = ("data:image/png;base64," + base64.b64encode(bytes.fromhex(
     "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082")).decode())
 
 
-def test_every_choice_has_a_picture_that_exists(kiosk):
-    page = kiosk.get("/worry").get_data(as_text=True)
+def _steps(child, **answers):
+    """Walk every step of the worry with Next, as a child with no JavaScript would; return each step's page."""
+    data = dict(child.form(), step="feeling", go="next", **answers)
+    pages = {"feeling": child.client.get("/worry").get_data(as_text=True)}
+    while data["step"] != "send":
+        page = child.client.post("/worry", data=data).get_data(as_text=True)
+        data["step"] = re.search(r'name="step" value="(\w+)"', page).group(1)
+        pages[data["step"]] = page
+    return pages
+
+
+def test_every_choice_has_a_picture_that_exists(kiosk, child):
+    page = "".join(_steps(child).values())
     pictures = re.findall(r'<img class="picture" src="/static/(pictures/[\w-]+\.svg)\?v=\w+"', page)
     assert len(pictures) >= 26  # feelings, topics, places, who to talk to
     for picture in set(pictures):
@@ -23,15 +34,15 @@ def test_every_choice_has_a_picture_that_exists(kiosk):
         assert kiosk.get("/static/" + picture).status_code == 200
 
 
-def test_every_question_and_choice_has_a_speaker_that_is_hidden_without_javascript(kiosk):
-    page = kiosk.get("/worry").get_data(as_text=True)
+def test_every_question_and_choice_has_a_speaker_that_is_hidden_without_javascript(kiosk, child):
+    page = "".join(_steps(child).values())
     speakers = re.findall(r'<button type="button" class="say" data-say="([^"]+)"[^>]*hidden>', page)
     assert "How do you feel?" in speakers and "Sad" in speakers and "Toilets" in speakers
     assert len(speakers) >= 30
 
 
-def test_the_drawing_pad_is_hidden_until_javascript_runs(kiosk):
-    page = kiosk.get("/worry").get_data(as_text=True)
+def test_the_drawing_pad_is_hidden_until_javascript_runs(kiosk, child):
+    page = _steps(child)["words"]
     assert re.search(r'<fieldset class="drawing" data-drawing hidden>', page)
     assert re.search(r'<script src="/static/kiosk\.js\?v=\w+" defer></script>', page)
 
@@ -137,7 +148,7 @@ def test_staff_name_and_remove_tablets(staff_member, console, db):
 
 
 def test_no_page_title_or_address_carries_worry_text_or_a_name(child, kiosk):
-    response = child.post(text="TITLE-CANARY secret words", feeling="sad", pupil="P001", **{"class": "4B"})
+    response = child.post(text="TITLE-CANARY private words", feeling="sad", pupil=child.name("P001"), **{"class": "4B"})
     assert response.headers["Location"] == "/thanks"
     page = kiosk.get("/thanks").get_data(as_text=True)
     title = re.search(r"<title>(.*?)</title>", page, re.S).group(1)

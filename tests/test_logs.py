@@ -6,7 +6,7 @@ import signal
 
 import pytest
 
-from helpers import DSL_EMAIL, DSL_PASSWORD, Child, StaffMember, csrf_token, run_school, url, worrybox
+from helpers import DSL_EMAIL, DSL_PASSWORD, Child, StaffMember, csrf_token, name_token, run_school, url, worrybox
 from worrybox import two_factor
 from worrybox.config import Paths
 from worrybox.school import open_school
@@ -26,7 +26,8 @@ def test_a_whole_school_day_leaves_no_secret_in_any_log_and_every_attempt_and_op
     db.close()
     server, kiosk_port, console_port = run_school(servers, data_dir)
     child = Child(kiosk_port)
-    assert child.post(feeling="scared", text=CANARY, pupil="P002", urgent="y", **{"class": "4B"}).status_code == 303
+    posted = child.post(feeling="scared", text=CANARY, pupil=name_token(data_dir, "P002"), urgent="y", **{"class": "4B"})
+    assert posted.status_code == 303
 
     dsl = StaffMember(console_port)
     assert dsl.login(DSL_EMAIL, WRONG_PASSWORD).status_code == 401

@@ -1,4 +1,4 @@
-"""Migrations 0014-0017 (staff concerns, actions and referrals, pattern rules) upgrade a school in use."""
+"""Migrations 0015-0018 (staff concerns, actions and referrals, pattern rules) upgrade a school in use."""
 
 from datetime import datetime, timezone
 
@@ -10,7 +10,7 @@ AT = datetime(2026, 11, 2, 10, tzinfo=timezone.utc)
 
 def test_a_school_with_escalations_and_alerts_upgrades_and_keeps_every_row_and_link(tmp_path):
     db = connect(tmp_path / "worrybox.db")
-    migrations.apply(db, stop_before="0014_staff_concerns")
+    migrations.apply(db, stop_before="0015_staff_concerns")
     now = AT.isoformat()
     db.execute("INSERT INTO keys (key_id, purpose, public_key, created_at) VALUES ('team-1', 'team', X'00', ?)", [now])
     db.execute("INSERT INTO worries (id, submission_id, created_at, urgent, named, pupil_ref, format_version, "

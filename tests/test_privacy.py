@@ -16,7 +16,8 @@ PUPIL_NAME = ("Amira", "Qureshi")
 
 
 def _post_named_worry_and_note(child, staff_member, console):
-    assert child.post(text=TEXT_CANARY, feeling="scared", pupil="P001", **{"class": "4B"}).status_code == 303
+    posted = child.post(text=TEXT_CANARY, feeling="scared", pupil=child.name("P001"), **{"class": "4B"})
+    assert posted.status_code == 303
     staff_member.login()
     page = console.get("/worries/1").get_data(as_text=True)
     assert TEXT_CANARY in page

@@ -76,6 +76,8 @@ def deputy(db):
 
 
 def _post(child, **fields):
+    if fields.get("pupil"):
+        fields["pupil"] = child.name(fields["pupil"])  # a roster id, sent as the kiosk's name tile sends it
     response = child.post(**fields)
     assert response.status_code == 303, _html(response)
     return _html(child.client.get("/thanks"))
@@ -159,8 +161,8 @@ def test_the_head_teacher_opens_no_ordinary_worry(child, head, db):
     assert not _opens(db, _latest_worry(db), _keyring(db, HEAD_EMAIL, HEAD_PASSWORD))
 
 
-def test_the_kiosk_offers_a_grown_up_at_school_with_its_picture(kiosk):
-    page = _html(kiosk.get("/worry"))
+def test_the_kiosk_offers_a_grown_up_at_school_with_its_picture(kiosk, child):
+    page = _html(kiosk.post("/worry", data=dict(child.form(), step="feeling", go="next")))  # the topic step
     assert 'value="adult_at_school"' in page and "A grown-up at school" in page
     assert kiosk.get("/static/pictures/topic-adult_at_school.svg").status_code == 200
 

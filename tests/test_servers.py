@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from helpers import (DSL_EMAIL, DSL_PASSWORD, HOST, ROOT, WORRYBOX, Child, StaffMember, csrf_token, free_port,
-                     port_is_closed, run_school, url)
+                     name_token, port_is_closed, run_school, url)
 from worrybox import casework, keys
 from worrybox.config import Paths
 from worrybox.school import open_school
@@ -95,7 +95,8 @@ def test_demo_logins_open_in_the_console_a_worry_posted_at_the_kiosk(servers, tm
 
 def test_server_logs_hold_no_worry_text_pupil_name_staff_note_or_password(servers, data_dir):
     server, kiosk_port, console_port = run_school(servers, data_dir)
-    posted = Child(kiosk_port).post(feeling="scared", text=CANARY, pupil="P001", urgent="y", **{"class": "4B"})
+    posted = Child(kiosk_port).post(feeling="scared", text=CANARY, pupil=name_token(data_dir, "P001"), urgent="y",
+                                    **{"class": "4B"})
     assert posted.status_code == 303
     dsl = StaffMember(console_port)
     assert dsl.login(DSL_EMAIL, DSL_PASSWORD).status_code == 303

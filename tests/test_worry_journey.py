@@ -14,7 +14,7 @@ def _latest_worry_id(console):
 
 def test_named_worry_opens_for_the_dsl_with_its_exact_text(child, staff_member, console):
     response = child.post(text=CANARY, feeling="scared", topic="home", place="home", talk_to="trusted_adult",
-                          pupil="P001", **{"class": "4B"})
+                          pupil=child.name("P001"), **{"class": "4B"})
     assert response.status_code == 303 and response.headers["Location"].endswith("/thanks")
     assert staff_member.login().status_code == 303
     queue = console.get("/").get_data(as_text=True)
@@ -98,7 +98,7 @@ def test_staff_set_status_and_add_a_sealed_note_to_the_chronology(child, staff_m
 
 def test_a_teacher_without_the_team_key_cannot_open_a_team_worry(child, staff_member, console, db):
     from worrybox import keys, opening, worries
-    child.post(text="only for the safeguarding team", feeling="sad", pupil="P001", **{"class": "4B"})
+    child.post(text="only for the safeguarding team", feeling="sad", pupil=child.name("P001"), **{"class": "4B"})
     worry_id = db.execute("SELECT max(id) FROM worries").fetchone()[0]
     teacher_id = db.execute("SELECT id FROM staff WHERE email = ?", [TEACHER_EMAIL]).fetchone()[0]
     keyring = keys.unlock_keyring(db, teacher_id, TEACHER_PASSWORD)

@@ -527,8 +527,17 @@ def _m0013_settings_version(db: Database) -> None:
     )
 
 
-@migrations(name="0014_staff_concerns")
-def _m0014_staff_concerns(db: Database) -> None:
+@migrations(name="0014_kiosk_tablet_age_group")
+def _m0014_kiosk_tablet_age_group(db: Database) -> None:
+    _run(
+        db,
+        # Which words and look a named tablet shows: 'primary' (up to 11) or 'secondary' (11 to 18).
+        "ALTER TABLE tablets ADD COLUMN age_group TEXT NOT NULL DEFAULT 'primary'",
+    )
+
+
+@migrations(name="0015_staff_concerns")
+def _m0015_staff_concerns(db: Database) -> None:
     _run(
         db,
         # A concern a member of staff logged about a child ("no threshold") is stored like a worry, sealed to
@@ -541,8 +550,8 @@ def _m0014_staff_concerns(db: Database) -> None:
     )
 
 
-@migrations(name="0015_follow_ups_and_referrals")
-def _m0015_follow_ups_and_referrals(db: Database) -> None:
+@migrations(name="0016_follow_ups_and_referrals")
+def _m0016_follow_ups_and_referrals(db: Database) -> None:
     _run(
         db,
         # Something to be done about a worry or concern, by whom and by when. What to do is the sealed note of
@@ -581,8 +590,8 @@ def _m0015_follow_ups_and_referrals(db: Database) -> None:
     )
 
 
-@migrations(name="0016_pattern_rules")
-def _m0016_pattern_rules(db: Database) -> None:
+@migrations(name="0017_pattern_rules")
+def _m0017_pattern_rules(db: Database) -> None:
     import re
 
     _run(
@@ -636,8 +645,8 @@ def _m0016_pattern_rules(db: Database) -> None:
     )
 
 
-@migrations(name="0017_pupil_safety_survey")
-def _m0017_pupil_safety_survey(db: Database) -> None:
+@migrations(name="0018_pupil_safety_survey")
+def _m0018_pupil_safety_survey(db: Database) -> None:
     _run(
         db,
         # When the "How safe do you feel?" survey is offered at the kiosk: school days, both ends included.

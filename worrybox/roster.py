@@ -6,6 +6,7 @@ directory, not in the database. The kiosk holds that key so a child can pick the
 name; it opens no worry.
 """
 
+import base64
 import csv
 import hashlib
 import hmac
@@ -68,6 +69,7 @@ class PupilKeys:
         self._roster = ChaCha20Poly1305(_subkey(pupil_key, b"worrybox roster"))
         self._code_key = _subkey(pupil_key, b"worrybox picture-code")
         self._replies = ChaCha20Poly1305(_subkey(pupil_key, b"worrybox replies"))
+        self._choice_key = _subkey(pupil_key, b"worrybox name-choice")
 
     def pupil_ref(self, pupil_id: str) -> str:
         """Return the pupil's pseudonym: the same for the same id, meaningless without the key."""
@@ -85,6 +87,11 @@ class PupilKeys:
             return None
         pupil_id, first_name, last_name = json.loads(plain)
         return Pupil(pupil_id, first_name, last_name, class_name)
+
+    def choice_token(self, roster_version: str, pupil_ref: str) -> str:
+        """Return the value a name tile carries: opaque, never the roster id, new with every roster import."""
+        digest = hmac.new(self._choice_key, ("%s|%s" % (roster_version, pupil_ref)).encode(), hashlib.sha256)
+        return base64.urlsafe_b64encode(digest.digest()[:18]).decode()
 
     def picture_code_hash(self, animals) -> str:
         """Return the keyed hash stored for a picture code (animals in the order chosen), never the code."""
@@ -238,3 +245,26 @@ def pupil_by_ref(db, keys: PupilKeys, pupil_ref: str) -> Pupil | None:
 def find_pupil(db, keys: PupilKeys, pupil_id: str) -> Pupil | None:
     """Return the pupil with this roster id, or None."""
     return pupil_by_ref(db, keys, keys.pupil_ref(pupil_id))
+
+
+def roster_version(db) -> str:
+    """Something that changes whenever the roster is imported (every pupil's row is updated then)."""
+    count, newest = db.execute("SELECT count(*), max(updated_at) FROM pupils").fetchone()
+    return "%d|%s" % (count, newest)
+
+
+def choice_tokens(db, keys: PupilKeys, pupil_refs) -> dict[str, str]:
+    """The name-tile value of each pupil, by pseudonym, for this version of the roster."""
+    version = roster_version(db)
+    return {ref: keys.choice_token(version, ref) for ref in pupil_refs}
+
+
+def pupil_by_choice(db, keys: PupilKeys, token: str) -> Pupil | None:
+    """Return the pupil whose name tile carried this token, or None (unknown, or from before a re-import)."""
+    if not token:
+        return None
+    version = roster_version(db)
+    for (ref,) in db.execute("SELECT pupil_ref FROM pupils"):
+        if hmac.compare_digest(keys.choice_token(version, ref), token):
+            return pupil_by_ref(db, keys, ref)
+    return None

@@ -100,3 +100,27 @@ def idle_seconds(db) -> int:
         return max(3, min(int(get_setting(db, "kiosk_idle_seconds", str(DEFAULT_IDLE_SECONDS))), 600))
     except ValueError:
         return DEFAULT_IDLE_SECONDS
+
+
+# Which words and look the kiosk uses on a tablet: the same pages, fields and pictures for both.
+AGE_GROUPS = {"primary": "Primary (up to 11)", "secondary": "Secondary (11 to 18)"}
+DEFAULT_AGE_GROUP = "primary"
+
+
+def age_group(db, name: str | None) -> str:
+    """The age group staff set for this named tablet; a tablet nobody named is primary."""
+    if not name:
+        return DEFAULT_AGE_GROUP
+    row = db.execute("SELECT age_group FROM tablets WHERE name = ? AND removed_at IS NULL", [name]).fetchone()
+    return row[0] if row and row[0] in AGE_GROUPS else DEFAULT_AGE_GROUP
+
+
+def age_groups(db) -> dict[str, str]:
+    """Every named tablet's age group, by name."""
+    return dict(db.execute("SELECT name, age_group FROM tablets WHERE removed_at IS NULL ORDER BY name").fetchall())
+
+
+def set_age_group(db, name: str, group: str) -> None:
+    if group not in AGE_GROUPS:
+        raise ValueError("An age group is one of %s." % ", ".join(AGE_GROUPS))
+    db.execute("UPDATE tablets SET age_group = ? WHERE name = ? AND removed_at IS NULL", [group, name])

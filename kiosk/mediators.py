@@ -12,9 +12,9 @@ from worrybox.clock import school_time
 from worrybox_web import form_problem, get_db, get_pupil_keys
 
 from .forms import BookingForm, DoneForm, MediatorLoginForm, OutcomeForm
-from .views import class_chooser
+from .views import class_chooser, find_chosen_pupil, name_choices
 
-bp = Blueprint("pals", __name__)
+bp = Blueprint("mediators", __name__)
 
 # A mediator's view closes after this long without a tap, so the next child never sees it.
 MEDIATOR_IDLE_SECONDS = 120
@@ -22,7 +22,6 @@ MEDIATOR_IDLE = timedelta(seconds=MEDIATOR_IDLE_SECONDS)
 NOT_OPEN = mediators.NOT_OPEN
 
 
-@bp.app_context_processor
 def scheme():
     try:
         return {"scheme_name": mediators.scheme_name(get_db())}
@@ -30,13 +29,11 @@ def scheme():
         return {"scheme_name": "Problem Pals"}
 
 
-@bp.app_template_filter("weekday_date")
 def weekday_date(day):
     """A day as a child reads it, in their language: 'Tuesday 24 November'."""
     return format_date(day, "EEEE d MMMM")
 
 
-@bp.before_app_request
 def end_mediator_view_when_left_or_idle():
     """Find the signed-in mediator (a server-side session); leaving the mediator pages, or leaving them
     untouched, signs them out, so a copied cookie is worth nothing afterwards."""
@@ -45,7 +42,7 @@ def end_mediator_view_when_left_or_idle():
     if not token or request.endpoint == "static":
         return
     db = get_db()
-    if not (request.endpoint or "").startswith("pals.mediator"):
+    if not (request.endpoint or "").startswith("mediators.mediator"):
         mediators.end_session(db, token)
         session.pop("mediator", None)
         return
@@ -117,7 +114,7 @@ def book_chat():
     if status:
         return _render_booking(form, offer, class_name, status)
     keys, db = get_pupil_keys(), get_db()
-    pupil = roster.find_pupil(db, keys, form.pupil.data)
+    pupil = find_chosen_pupil(form.pupil.data)
     if pupil is None:
         form.pupil.errors = [_("We could not find that name. Please choose it again.")]
         return _render_booking(form, offer, class_name, 422)
@@ -129,7 +126,7 @@ def book_chat():
         return _render_booking(form, offer, class_name, 409)
     session["booked"] = {"day": weekday_date(offer["day"]), "start": offer["slot"].start_time,
                          "end": offer["slot"].end_time, "place": offer["slot"].place, "mediators": offer["mediators"]}
-    return redirect(url_for("pals.booked"), 303)
+    return redirect(url_for("mediators.booked"), 303)
 
 
 @bp.get("/book/done")
@@ -147,13 +144,13 @@ def _mediator_choices():
     keys, db = get_pupil_keys(), get_db()
     people = [roster.pupil_by_ref(db, keys, row["pupil_ref"]) for row in mediators.mediator_rows(db)
               if row["active"] and row["has_pin"]]
-    return sorted((p for p in people if p), key=lambda p: (p.first_name.lower(), p.last_name.lower()))
+    return name_choices(sorted((p for p in people if p), key=lambda p: (p.first_name.lower(), p.last_name.lower())))
 
 
 @bp.get("/mediator")
 def mediator():
     if g.mediator:
-        return redirect(url_for("pals.mediator_duty"))
+        return redirect(url_for("mediators.mediator_duty"))
     return render_template("kiosk/mediator_login.html", form=MediatorLoginForm(formdata=None),
                            people=_mediator_choices())
 
@@ -163,11 +160,13 @@ def mediator_login():
     form = MediatorLoginForm()
     status = 422
     if form.validate():
-        pupil_ref = get_pupil_keys().pupil_ref(form.pupil.data)
+        pupil = find_chosen_pupil(form.pupil.data)
+        # An unknown name (or one from before a roster import) is checked like a wrong PIN, against no one.
+        pupil_ref = get_pupil_keys().pupil_ref(pupil.pupil_id) if pupil else "no such pupil"
         result = mediators.check_pin(get_db(), pupil_ref, form.pin.data)
         if result is mediators.PinCheck.OK:
             session["mediator"] = mediators.start_session(get_db(), pupil_ref)
-            return redirect(url_for("pals.mediator_duty"), 303)
+            return redirect(url_for("mediators.mediator_duty"), 303)
         if result is mediators.PinCheck.PAUSED:
             status = 429
             form.form_errors.append(_("Too many wrong PINs. Your login is resting for 10 minutes. "
@@ -192,7 +191,7 @@ def mediator_duty():
 def _render_duty(forms=None, status=200, messages=()):
     pupil_ref = g.mediator
     if not pupil_ref:
-        return redirect(url_for("pals.mediator"))
+        return redirect(url_for("mediators.mediator"))
     keys, db = get_pupil_keys(), get_db()
     today = _now_local().date()
     me = roster.pupil_by_ref(db, keys, pupil_ref)
@@ -216,7 +215,7 @@ def _render_duty(forms=None, status=200, messages=()):
 def mediator_outcome(booking_id):
     pupil_ref = g.mediator
     if not pupil_ref:
-        return redirect(url_for("pals.mediator"))
+        return redirect(url_for("mediators.mediator"))
     form = OutcomeForm()
     if not form.validate():
         return _render_duty({booking_id: form}, 422)
@@ -229,7 +228,7 @@ def mediator_outcome(booking_id):
         return _render_duty({booking_id: form}, 409, [_("You can say how a chat went once it has started.")])
     if attended and form.outcome.data == "pass_to_adult":
         session["find_an_adult"] = True
-    return redirect(url_for("pals.mediator_duty"), 303)
+    return redirect(url_for("mediators.mediator_duty"), 303)
 
 
 @bp.post("/mediator/done")
