@@ -125,7 +125,7 @@ class NameCheckForm(PictureCodeFields, FlaskForm):
         DataRequired(_l("Please choose your name.")), Length(max=100)])
 
     def validate(self, extra_validators=None):
-        return super().validate(extra_validators) and self.check_picture_code(required=True)
+        return super().validate(extra_validators) and self.check_picture_code()
 
 
 class BookingForm(FlaskForm):

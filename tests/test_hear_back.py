@@ -220,7 +220,7 @@ def test_a_name_without_its_picture_code_shows_nothing(child, kiosk):
         page = _text(response)
         for revealing in (READ, NOT_READ, FIND_TODAY, CANARY):
             assert revealing not in page
-    assert without.status_code == 422 and "Choose an animal here too." in _text(without)
+    assert without.status_code == 422 and "Choose all three animals" in _text(without)
     assert "did not find a worry with your name" in _text(wrong)
 
 

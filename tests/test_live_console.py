@@ -53,7 +53,7 @@ def test_an_urgent_worry_appears_on_the_dsls_open_untouched_queue_within_5_secon
 def test_the_live_status_is_counts_and_ids_only_for_signed_in_staff(child, staff_member, console):
     assert console.get("/live").status_code == 302
     form = child.form("/help")
-    child.client.post("/worry", data=dict(form, urgent="y", text="LIVE-CANARY words", pupil="P001", **{"class": "4B"}))
+    child.client.post("/worry", data=dict(form, urgent="y", text="LIVE-CANARY words", pupil=child.name("P001"), **{"class": "4B"}))
     staff_member.login()
     response = console.get("/live")
     assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"

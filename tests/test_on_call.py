@@ -3,7 +3,7 @@
 import os
 import signal
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 import requests
@@ -187,7 +187,7 @@ def _healthy(port):
         return False
 
 
-def _wait_for(condition, timeout=40):
+def _wait_for(condition, timeout=90):
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "still waiting"
@@ -211,11 +211,11 @@ def test_under_run_a_bad_user_name_or_a_dying_process_never_stops_the_others(ser
         by_name = {("sender" if "send-alerts" in _cmdline(pid) else "console" if "staff_console" in _cmdline(pid)
                     else "kiosk"): pid for pid in _children(server.process.pid)}
         os.kill(by_name["sender"], signal.SIGKILL)
-        server.wait_for_output("Starting the alert sender again")
+        server.wait_for_output("Starting the alert sender again", timeout=60)
         os.kill(by_name["console"], signal.SIGKILL)
-        server.wait_for_output("The console stopped")
+        server.wait_for_output("The console stopped", timeout=60)
         assert _healthy(kiosk_port), "the kiosk must keep serving while the console is down"
-        server.wait_for_output("Starting the console again")
+        server.wait_for_output("Starting the console again", timeout=60)
         _wait_for(lambda: _healthy(console_port))
         assert _healthy(kiosk_port)
         # Fixed: the alert that waited goes out.
@@ -233,3 +233,38 @@ def test_the_help_page_asks_where_the_child_is_and_the_alert_says_where_to_look(
     assert child.client.post("/worry", data=dict(form, urgent="y", place="toilets")).status_code == 303
     body = db.execute("SELECT body FROM outbox").fetchone()[0]
     assert "where they are: Toilets" in body
+
+
+def test_the_demo_prints_alert_e_mails_in_the_terminal_first_to_the_dsl(child, db, capsys):
+    from worrybox import demo
+
+    demo._alerts_in_the_terminal(db)
+    posted = _urgent(child)
+    assert _round(db, posted) == (1, 0)
+    printed = capsys.readouterr().out
+    assert "alert e-mail" in printed and "Urgent worry posted" in printed and "To: dsl@oakfield.example" in printed
+    assert "help now" not in printed
+    assert _round(db, posted + timedelta(minutes=6)) == (1, 0)
+    assert "To: deputy@oakfield.example" in capsys.readouterr().out
+
+
+def test_alerts_about_a_chat_passed_to_an_adult_are_in_the_childs_chronology(data_dir, db, smtp):
+    from helpers import DSL_PASSWORD
+    from worrybox import casefile, keys, mediators
+    from worrybox.school import pupil_keys
+
+    _configure(db, smtp.port)
+    set_setting(db, "on_call_list", ON_CALL)
+    pupils = pupil_keys(Paths(data_dir))
+    mediator, child_ref = pupils.pupil_ref("P003"), pupils.pupil_ref("P001")
+    mediators.set_mediator(db, mediator)
+    slot_id = mediators.add_slot(db, 0, "12:30", "13:00", "the Rainbow Room", 2, [mediator])
+    booking_id = mediators.book(db, slot_id, date(2026, 11, 23), child_ref, "friends", datetime(2026, 11, 23, 9, 0))
+    recorded = datetime.now(timezone.utc)
+    mediators.record_outcome(db, booking_id, mediator, attended=True, outcome="pass_to_adult", at=recorded)
+    _round(db, recorded)
+    _round(db, recorded + timedelta(minutes=6))
+    assert [to for to, _ in smtp.messages] == [["dsl@school.example"], ["deputy@school.example"]]
+    case = casefile.case_file(db, pupils, child_ref, keys.unlock_keyring(db, 1, DSL_PASSWORD), whole_picture=True)
+    alerts_seen = [entry.what for entry in case.entries if entry.what.startswith("sent an alert")]
+    assert len(alerts_seen) == 2 and "deputy@school.example" in alerts_seen[1]

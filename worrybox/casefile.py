@@ -122,6 +122,10 @@ def _escalations(db, pupil_ref: str, keyring) -> list[Entry]:
         elif visit_count:
             why += " (%d visits in the window)" % visit_count
         entries.append(Entry(created_at, "Worry Box", "escalated: %s" % why, "escalation", worry_id))
+        if worry_id is None:  # a worry's own chronology already lists the alerts about it
+            for at, detail in db.execute("SELECT at, detail FROM escalation_events WHERE escalation_id = ? "
+                                         "AND event = 'alert_sent' ORDER BY id", [escalation_id]):
+                entries.append(Entry(at, "Worry Box", "sent an alert: %s" % detail, "escalation"))
         if acknowledged_at:
             note = casework.escalation_note(db, escalation_id, keyring)
             entries.append(Entry(acknowledged_at, acknowledged_by or "—", "acknowledged the escalation",
