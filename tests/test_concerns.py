@@ -1,7 +1,7 @@
 """Staff concerns ("no threshold"): any adult logs one about a child; the team reads it; the writer reads nothing."""
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 
