@@ -59,8 +59,8 @@ TARGETS = {
     "page_cached_kb": 30,
     "page_tappable_ms": 1000,
 }
-# The browser walk: every page in these languages (Urdu and Punjabi bring their own script's web fonts).
-BROWSER_LANGUAGES = ("en", "pl", "pa", "ur")
+# The browser walk: every page in English and in Urdu (the heaviest script: its two Arabic-script fonts).
+BROWSER_LANGUAGES = ("en", "ur")
 
 
 def log(message: str) -> None:
@@ -516,7 +516,7 @@ def browser_targets(result: dict) -> list[dict]:
     """Issue 15's page targets, against the worst page in any language."""
     worst = result["worst"]
     first_kb, cached_kb = worst["first_visit_bytes"] / 1024, worst["cached_bytes"] / 1024
-    tappable = max(worst["first_visit_tappable_ms"], worst["cached_tappable_ms"])
+    limit = TARGETS["page_tappable_ms"]
     return [
         {"target": "Kiosk start screen and each step <= %d KB on a first visit, fonts included (worst page)"
                    % TARGETS["page_first_visit_kb"], "measured": first_kb, "limit": TARGETS["page_first_visit_kb"],
@@ -524,9 +524,10 @@ def browser_targets(result: dict) -> list[dict]:
         {"target": "... and <= %d KB cached (worst page)" % TARGETS["page_cached_kb"], "measured": cached_kb,
          "limit": TARGETS["page_cached_kb"], "pass": cached_kb <= TARGETS["page_cached_kb"],
          "shown": "%.1f KB" % cached_kb},
-        {"target": "... tappable within %d ms, 4x slower CPU and slow Wi-Fi (worst page, first visit or cached)"
-                   % TARGETS["page_tappable_ms"], "measured": tappable, "limit": TARGETS["page_tappable_ms"],
-         "pass": tappable <= TARGETS["page_tappable_ms"], "shown": "%d ms" % tappable},
+    ] + [
+        {"target": "... tappable within %d ms, 4x slower CPU and slow Wi-Fi (worst page, %s)" % (limit, label),
+         "measured": worst[key], "limit": limit, "pass": worst[key] <= limit, "shown": "%d ms" % worst[key]}
+        for key, label in (("cached_tappable_ms", "cached"), ("first_visit_tappable_ms", "first visit"))
     ]
 
 

@@ -12,7 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from worrybox.choices import FEELINGS, PLACES, TALK_TO, TOPICS
-from worrybox_web.fields import ReadableText, strip_text
+from worrybox_web.fields import FixedChoiceField, ReadableText, strip_text
 from worrybox.hear_back import ANIMALS
 from worrybox.mediators import OUTCOMES
 from worrybox.worries import MAX_TEXT
@@ -29,7 +29,7 @@ def _choices(options):
 
 
 def _animal_field(label):
-    return RadioField(label, choices=_choices(ANIMALS), validators=[Optional()])
+    return FixedChoiceField(label, choices=_choices(ANIMALS), validators=[Optional()])
 
 
 class PictureCodeFields:
@@ -65,10 +65,10 @@ class WorryForm(PictureCodeFields, FlaskForm):
     class Meta:
         csrf_time_limit = None  # the app setting applies
 
-    feeling = RadioField(_l("How do you feel?"), choices=_choices(FEELINGS), validators=[Optional()])
-    topic = RadioField(_l("What is it about?"), choices=_choices(TOPICS), validators=[Optional()])
-    place = RadioField(_l("Where did it happen?"), choices=_choices(PLACES), validators=[Optional()])
-    talk_to = RadioField(_l("Who would you like to talk to?"), choices=_choices(TALK_TO), validators=[Optional()])
+    feeling = FixedChoiceField(_l("How do you feel?"), choices=_choices(FEELINGS), validators=[Optional()])
+    topic = FixedChoiceField(_l("What is it about?"), choices=_choices(TOPICS), validators=[Optional()])
+    place = FixedChoiceField(_l("Where did it happen?"), choices=_choices(PLACES), validators=[Optional()])
+    talk_to = FixedChoiceField(_l("Who would you like to talk to?"), choices=_choices(TALK_TO), validators=[Optional()])
     text = TextAreaField(
         _l("Tell us more, if you want to"),
         filters=[strip_text],
@@ -135,7 +135,7 @@ class BookingForm(FlaskForm):
     date = HiddenField()
     pupil = StringField(_l("Your name"), filters=[strip_text], validators=[
         DataRequired(_l("Please choose your name, so they know who is coming.")), Length(max=100)])
-    topic = RadioField(_l("What would you like to talk about? (you can skip this)"), choices=_choices(TOPICS),
+    topic = FixedChoiceField(_l("What would you like to talk about? (you can skip this)"), choices=_choices(TOPICS),
                        validators=[Optional()])
 
     def validate_slot(self, field):

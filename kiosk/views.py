@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 
 from worrybox import roster, tablets, throttle, worries
 from worrybox.choices import FEELINGS, PLACES, TALK_TO, TOPICS
+from worrybox.db import write_transaction
 from worrybox.hear_back import ANIMALS, CODE_LENGTH
 from worrybox.recipients import NoRecipients, recipients_for, worry_recipients
 from worrybox.languages import DEFAULT_LANGUAGE, LANGUAGES
@@ -293,10 +294,13 @@ def _send(form, urgent, class_name, step):
         # Half a picture code never stops a worry: it is sent without one, and the thank-you page says so.
         code_hash=keys.picture_code_hash(form.picture_code) if form.picture_code else None,
     )
-    worry_id, is_new = worries.post_worry(db, recipients, new_worry, where=g.tablet or "the kiosk")
-    if is_new:
-        # A flood of posts from one tablet is kept but marked, so real worries stay on top of the queue.
-        throttle.mark_if_flood(db, worry_id, throttle.tablet_ref(keys, g.tablet, request.remote_addr))
+    source = throttle.tablet_ref(keys, g.tablet, request.remote_addr)
+    # One transaction (one wait for the disk): the worry, its visit and escalation, and where it came from.
+    with write_transaction(db):
+        worry_id, is_new = worries.post_worry(db, recipients, new_worry, where=g.tablet or "the kiosk")
+        if is_new:
+            # A flood of posts from one tablet is kept but marked, so real worries stay on top of the queue.
+            throttle.mark_if_flood(db, worry_id, source)
     session["thanks"] = {"urgent": urgent, "named": pupil is not None, "readers": readers,
                          "code": bool(form.picture_code),
                          "code_unfinished": any(f.data for f in form.animal_fields) and not form.picture_code}

@@ -10,7 +10,7 @@ import pytest
 
 import worrybox_web
 from helpers import KioskHelper, csrf_token
-from worrybox.db import connect, set_setting, write_transaction
+from worrybox.db import connect, get_setting, keep_settings, set_setting, write_transaction
 
 
 def stored_texts_count(data_dir) -> int:
@@ -169,3 +169,49 @@ def test_every_settings_change_bumps_the_version_in_its_own_transaction(db):
     assert version() == before + 1
     db.execute("DELETE FROM settings WHERE name = 'kiosk_idle_seconds'")
     assert version() == before + 2
+
+
+def test_a_setting_removed_by_a_write_is_gone_for_the_rest_of_the_request(db):
+    set_setting(db, "smtp_host", "mail.school.example")
+    keep_settings(db)  # as the web layer does for a worker's connection
+    assert get_setting(db, "smtp_host") == "mail.school.example"
+    with write_transaction(db):
+        db.execute("DELETE FROM settings WHERE name = 'smtp_host'")
+    assert get_setting(db, "smtp_host") is None
+
+
+def test_a_post_is_stored_in_one_transaction_with_its_flood_check(kiosk_app, child, data_dir):
+    child.form()
+    statements = []
+    worker_db(kiosk_app).conn.set_trace_callback(statements.append)
+    assert child.post(text="one wait for the disk", feeling="sad").status_code == 303
+    assert [sql for sql in statements if sql.strip().upper() in ("COMMIT", "END")] == ["COMMIT"]
+    assert worker_db(kiosk_app).execute("SELECT posted_from IS NOT NULL FROM worries").fetchall() == [(1,)]
+
+
+def test_when_the_flood_check_fails_the_child_is_not_thanked_and_nothing_is_stored(monkeypatch, child, data_dir):
+    from worrybox import throttle
+
+    def fails(*args, **kwargs):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(throttle, "mark_if_flood", fails)
+    response = child.post(text="stored only if all of it is", feeling="sad")
+    assert response.status_code == 503
+    assert stored_texts_count(data_dir) == 0
+
+
+def test_a_name_tile_from_before_a_roster_import_no_longer_names_anyone(kiosk, data_dir, db):
+    from helpers import PUPILS
+    from worrybox import roster
+    from worrybox.config import Paths
+    from worrybox.school import pupil_keys
+
+    keys = pupil_keys(Paths(data_dir))
+    old_tile = roster.choice_tokens(db, keys, [keys.pupil_ref("P001")])[keys.pupil_ref("P001")]
+    assert roster.pupil_by_choice(db, keys, old_tile).pupil_id == "P001"
+    roster.import_roster(db, keys, [roster.Pupil("P001", "Amira", "Qureshi", "5B"), *PUPILS[1:]])
+    assert roster.pupil_by_choice(db, keys, old_tile) is None
+    new_tile = roster.choice_tokens(db, keys, [keys.pupil_ref("P001")])[keys.pupil_ref("P001")]
+    assert roster.pupil_by_choice(db, keys, new_tile).class_name == "5B"
+    assert roster.pupil_by_choice(db, keys, "not-a-tile") is None

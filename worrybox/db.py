@@ -102,19 +102,23 @@ def write_transaction(db: Database):
     It queues behind other writers and holds SQLite's write lock from the start (BEGIN IMMEDIATE), so
     a read-then-write cannot be overtaken. Inside another write_transaction it is a savepoint.
     """
-    if db.conn.in_transaction:
-        with db.atomic():
-            yield db
-        return
-    with writers_queue(db):
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.rollback()
-            raise
-        else:
-            db.execute("COMMIT")
+    try:
+        if db.conn.in_transaction:
+            with db.atomic():
+                yield db
+            return
+        with writers_queue(db):
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.rollback()
+                raise
+            else:
+                db.execute("COMMIT")
+    finally:
+        if getattr(db, "keeps_settings", False):
+            db.settings_this_request = None  # whatever the block wrote, the rest of the request sees it
 
 
 def keep_settings(db: SchoolDatabase) -> None:

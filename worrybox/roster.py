@@ -70,6 +70,7 @@ class PupilKeys:
         self._code_key = _subkey(pupil_key, b"worrybox picture-code")
         self._replies = ChaCha20Poly1305(_subkey(pupil_key, b"worrybox replies"))
         self._choice_key = _subkey(pupil_key, b"worrybox name-choice")
+        self._choices: tuple[str, dict[str, str]] | None = None  # (roster version, token -> pseudonym)
 
     def pupil_ref(self, pupil_id: str) -> str:
         """Return the pupil's pseudonym: the same for the same id, meaningless without the key."""
@@ -92,6 +93,15 @@ class PupilKeys:
         """Return the value a name tile carries: opaque, never the roster id, new with every roster import."""
         digest = hmac.new(self._choice_key, ("%s|%s" % (roster_version, pupil_ref)).encode(), hashlib.sha256)
         return base64.urlsafe_b64encode(digest.digest()[:18]).decode()
+
+    def ref_for_choice(self, roster_version: str, token: str, pupil_refs) -> str | None:
+        """Return the pseudonym whose name tile carries token; every tile is worked out once per roster version.
+
+        pupil_refs() lists every pseudonym on the roster; it is called only when the version is new here.
+        """
+        if self._choices is None or self._choices[0] != roster_version:
+            self._choices = (roster_version, {self.choice_token(roster_version, ref): ref for ref in pupil_refs()})
+        return self._choices[1].get(token)
 
     def picture_code_hash(self, animals) -> str:
         """Return the keyed hash stored for a picture code (animals in the order chosen), never the code."""
@@ -263,8 +273,7 @@ def pupil_by_choice(db, keys: PupilKeys, token: str) -> Pupil | None:
     """Return the pupil whose name tile carried this token, or None (unknown, or from before a re-import)."""
     if not token:
         return None
-    version = roster_version(db)
-    for (ref,) in db.execute("SELECT pupil_ref FROM pupils"):
-        if hmac.compare_digest(keys.choice_token(version, ref), token):
-            return pupil_by_ref(db, keys, ref)
-    return None
+    # Not one keyed hash per pupil on every post (a big school's roster made that milliseconds).
+    ref = keys.ref_for_choice(roster_version(db), token,
+                              lambda: [row[0] for row in db.execute("SELECT pupil_ref FROM pupils")])
+    return pupil_by_ref(db, keys, ref) if ref else None

@@ -3,6 +3,7 @@
 import re
 
 from flask_babel import lazy_gettext as _l
+from wtforms import RadioField
 from wtforms.validators import ValidationError
 
 # Tab, newline and carriage return are ordinary typing; other control characters are not, and U+FFFD is
@@ -21,3 +22,22 @@ class ReadableText:
 def strip_text(value):
     """Trim spaces at either end of typed text."""
     return value.strip() if isinstance(value, str) else value
+
+
+class FixedChoiceField(RadioField):
+    """A RadioField whose choices (SelectChoice objects) are fixed when the form class is defined.
+
+    WTForms copies and checks a field's choices every time a form is made, and checks an answer by
+    building every option again; for the kiosk's picture questions that was a tenth of a post. Here the
+    list is kept as given and an answer is checked against its values.
+    """
+
+    def __init__(self, label=None, validators=None, choices=(), **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self._choices = choices
+
+    def pre_validate(self, form):
+        if self.process_errors:
+            return
+        if not any(self.data == choice.value for choice in self._choices):
+            raise ValidationError(self.invalid_choice_message or self.gettext("Not a valid choice."))
