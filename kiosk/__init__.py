@@ -7,7 +7,7 @@ from worrybox_web import make_app
 
 def create_app(test_config=None):
     """Create the kiosk app."""
-    from . import hear_back, mediators, views
+    from . import hear_back, mediators, survey, views
     from .words import for_age
 
     app = make_app(__name__, "kiosk", test_config, locale_selector=views.kiosk_locale)
@@ -28,6 +28,7 @@ def create_app(test_config=None):
     app.context_processor(mediators.scheme)
     app.context_processor(hear_back.picture_code_choices)
     app.add_template_filter(mediators.weekday_date, "weekday_date")
-    for module in (views, mediators, hear_back):
+    app.context_processor(survey.survey_context)
+    for module in (views, mediators, hear_back, survey):
         app.register_blueprint(module.bp)
     return app

@@ -16,6 +16,7 @@ from worrybox_web.fields import FixedChoiceField, ReadableText, strip_text
 from worrybox.hear_back import ANIMALS
 from worrybox.mediators import OUTCOMES
 from worrybox.worries import MAX_TEXT
+from worrybox.survey import ANSWERS as SURVEY_ANSWERS, QUESTIONS as SURVEY_QUESTIONS
 
 SUBMISSION_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 PNG_DATA_URL = "data:image/png;base64,"
@@ -175,3 +176,15 @@ class OutcomeForm(FlaskForm):
 
 class DoneForm(FlaskForm):
     """Only a CSRF token: the mediator is finished."""
+
+
+class SurveyForm(FlaskForm):
+    """How safe do you feel? Every question may be skipped; only the class (or none) is kept with the answers."""
+
+    class_name = StringField(filters=[strip_text], validators=[Optional(), Length(max=100)])
+
+
+# One face question per survey question (the same choices each time): yes, sometimes, no.
+for _question in SURVEY_QUESTIONS:
+    setattr(SurveyForm, _question, RadioField(choices=[SelectChoice(value) for value in SURVEY_ANSWERS],
+                                              validators=[Optional()]))

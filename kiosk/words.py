@@ -53,6 +53,9 @@ SECONDARY_WORDS = {
     N_("Nothing you did caused this. Please try again, or tell a grown-up."):
         N_("Nothing you did caused this. Please try again, or tell a member of staff."),
     N_("Please try again soon, or tell a grown-up."): N_("Please try again soon, or tell a member of staff."),
+    N_("I know a grown-up I can tell"): N_("I know a member of staff I can tell"),
+    N_("Grown-ups listen to me"): N_("Staff listen to me"),
+    N_("They help the grown-ups make school safer."): N_("They help staff make school safer."),
 }
 
 

@@ -14,6 +14,7 @@ def create_app(test_config=None):
     app.extensions["worrybox_keyrings"] = {}
     from . import (audit_log, auth, bookings, common, escalations, kiosk_admin, live, mediators, people, permissions, pupils,
                    reports, retention, rota, settings, triage)
+    from . import actions, concerns, survey, themes, watch
 
     app.before_request(auth.load_signed_in_staff)
     app.context_processor(auth.signed_in_context)
@@ -26,9 +27,11 @@ def create_app(test_config=None):
     app.add_template_filter(retention.deleted_after)
     app.add_template_filter(casework.action_label)
     app.add_template_filter(common.how_many)
+    app.add_template_filter(concerns.concern_category)
+    app.context_processor(actions.follow_up_context)
     app.jinja_env.globals["key_holding_roles"] = permissions.SAFEGUARDING
     for module in (auth, triage, rota, mediators, bookings, escalations, settings, kiosk_admin, reports, audit_log,
-                   people, pupils, retention, live):
+                   people, pupils, retention, live, concerns, actions, watch, themes, survey):
         app.register_blueprint(module.bp)
     # Inside the proxy fix, if there is one, so it sees the client's own address.
     if isinstance(app.wsgi_app, ProxyFix):

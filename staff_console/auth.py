@@ -203,6 +203,8 @@ def home_url(member) -> str:
         return url_for("rota.rota")
     if member.role == "it_admin":
         return url_for("people.staff_list")
+    if member.role == "staff":
+        return url_for("concerns.log_concern")
     return url_for("triage.queue")
 
 

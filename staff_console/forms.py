@@ -5,10 +5,10 @@ from datetime import date, timedelta
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import (BooleanField, DateField, EmailField, HiddenField, IntegerField, PasswordField, SelectField,
-                     SelectMultipleField, StringField, TextAreaField)
+from wtforms import (BooleanField, DateField, DateTimeLocalField, EmailField, HiddenField, IntegerField,
+                     PasswordField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import (DataRequired, Length, NumberRange, Optional, Regexp, StopValidation,
+from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, StopValidation,
                                 ValidationError)
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -19,6 +19,11 @@ from worrybox.casework import MAX_NOTE
 from worrybox.hear_back import KIND_PHRASES, MAX_WORDS
 from worrybox.languages import LANGUAGES
 from worrybox.mediators import SCHOOL_DAYS, WEEKDAYS
+from worrybox.concerns import CATEGORIES as CONCERN_CATEGORIES, WHERE as CONCERN_PLACES
+from worrybox.worries import MAX_TEXT
+from worrybox.followups import AGENCIES, MAX_WORDS as FOLLOW_UP_MAX
+from worrybox.patterns import KINDS as PATTERN_KINDS, MAX_AT_LEAST as PATTERN_MAX, MIN_AT_LEAST as PATTERN_MIN
+from worrybox.choices import TOPICS
 
 
 class LoginForm(FlaskForm):
@@ -320,3 +325,84 @@ class ReplyForm(FlaskForm):
                                     "find you today'.")
             return False
         return ok
+
+
+# Staff concerns ("no threshold") -----------------------------------------------------------------
+
+
+class ConcernForm(FlaskForm):
+    """Log a concern about a child: who, what was seen or heard (sealed), a category, where and when."""
+
+    find = StringField("Which child? Type part of their name, or their class", filters=[one_line],
+                       validators=[Optional(), Length(max=100), ReadableText()])
+    # The choices are the children the search found; the view checks the chosen one is on the roster.
+    pupil = RadioField("Choose the child", choices=[], validate_choice=False, validators=[Optional()])
+    text = TextAreaField("What did you see or hear?", filters=[strip_text], validators=[
+        DataRequired("Write what you saw or heard, in your own words."), Length(max=MAX_TEXT), ReadableText()])
+    category = RadioField("What is it about?", choices=[SelectChoice(*item) for item in CONCERN_CATEGORIES.items()],
+                          validators=[InputRequired("Choose what it is about.")])
+    place = SelectField("Where?", choices=[SelectChoice("", "Not sure")] + [
+        SelectChoice(*item) for item in CONCERN_PLACES.items()], validators=[Optional()])
+    happened_at = DateTimeLocalField("When?", format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+                                     validators=[InputRequired("Say when it happened, even roughly.")])
+
+
+# Actions to follow up and referrals ----------------------------------------------------------------
+
+
+class FollowUpForm(FlaskForm):
+    """Give a worry or concern an action: who does it, by when, and what (sealed)."""
+
+    owner = SelectField("Who will do it?", choices=[], validate_choice=False,
+                        validators=[InputRequired("Choose who will do it.")])
+    due_on = DateField("By when?", validators=[InputRequired("Choose the day it is due, like 2026-12-18.")])
+    what = TextAreaField("What is to be done?", filters=[strip_text], validators=[
+        DataRequired("Say what is to be done."), Length(max=FOLLOW_UP_MAX), ReadableText()])
+
+
+class ReferralForm(FlaskForm):
+    """Record a referral to another agency: to whom and when (counted), the reference (sealed)."""
+
+    agency = SelectField("Referred to", choices=[SelectChoice(*item) for item in AGENCIES.items()],
+                         validators=[InputRequired("Choose who the referral went to.")])
+    referred_on = DateField("On", validators=[InputRequired("Choose the day of the referral, like 2026-12-01.")])
+    reference = StringField("Their reference (if any)", filters=[one_line],
+                            validators=[Optional(), Length(max=FOLLOW_UP_MAX), ReadableText()])
+
+
+class OutcomeForm(FlaskForm):
+    """What came of a referral (sealed)."""
+
+    outcome = TextAreaField("What came of it?", filters=[strip_text], validators=[
+        DataRequired("Say what came of the referral."), Length(max=FOLLOW_UP_MAX), ReadableText()])
+
+
+# Pattern rules the DSL chooses -------------------------------------------------------------------
+
+
+class PatternRuleForm(FlaskForm):
+    """A rule: at least so many staff concerns, worries (about a topic) or visits about one child in so many days."""
+
+    at_least = IntegerField("At least", validators=[
+        InputRequired("Write how many, from %d to %d." % (PATTERN_MIN, PATTERN_MAX)),
+        NumberRange(PATTERN_MIN, PATTERN_MAX, "Write how many, from %d to %d." % (PATTERN_MIN, PATTERN_MAX))])
+    kind = SelectField("of", choices=[SelectChoice(key, words[1]) for key, words in PATTERN_KINDS.items()])
+    topic = SelectField("about (worries only)", choices=[SelectChoice("", "any topic")] + [
+        SelectChoice(key, value[0]) for key, value in TOPICS.items()], validators=[Optional()])
+    window_days = IntegerField("in this many days", validators=[
+        InputRequired("Write the number of days, from 1 to 366."),
+        NumberRange(1, 366, "Write the number of days, from 1 to 366.")])
+
+    def validate_topic(self, field):
+        if field.data and self.kind.data != "worries":
+            raise ValidationError("Only a rule about worries can have a topic.")
+
+
+# The "How safe do you feel?" survey --------------------------------------------------------------
+
+
+class SurveyWindowForm(FlaskForm):
+    """Open the survey at the kiosk for some school days."""
+
+    opens_on = DateField("First day", validators=[InputRequired("Choose the first day, like 2026-12-07.")])
+    closes_on = DateField("Last day", validators=[InputRequired("Choose the last day, like 2026-12-11.")])

@@ -21,6 +21,18 @@ MAY = {
     "choose_who_is_on_call": SAFEGUARDING,
     # Numbers, never names: the head teacher(s) and governors read it too.
     "read_the_governors_report": (*SAFEGUARDING, "head", "governor"),
+    # "No threshold": every adult in school logs concerns; logging one lets nobody read anything.
+    "log_a_concern": EVERYONE,
+    "record_a_referral": SAFEGUARDING,
+    "see_children_to_watch": SAFEGUARDING,
+    "choose_pattern_rules": ("dsl",),
+    # Nothing is deleted until the DSL confirms the "to review for deletion" list.
+    "confirm_deletions": ("dsl",),
+    # Topics and places of their own class this half-term, as numbers only.
+    "see_circle_time_themes": ("teacher",),
+    # The "How safe do you feel?" survey: the team opens it; the head reads the results too.
+    "open_the_survey": SAFEGUARDING,
+    "read_the_survey_results": (*SAFEGUARDING, "head"),
     "choose_how_long_worries_are_kept": SAFEGUARDING,
     # The rota, the mediators and their bookings (never what a child wrote).
     "run_the_mediators": (*SAFEGUARDING, "coordinator"),

@@ -1,11 +1,11 @@
-"""The governors' report: numbers only, for any date range, as a page with charts and as CSV."""
+"""The governors' report: numbers only, for a fixed half-term, term or school year, as a page with charts and as CSV."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from flask import Blueprint, Response, g, render_template, request
 from markupsafe import Markup
 
-from worrybox import clock, report
+from worrybox import clock, periods, report
 from worrybox.audit import audit
 from worrybox_web import get_db
 
@@ -13,47 +13,51 @@ from .auth import allowed
 
 bp = Blueprint("reports", __name__)
 
-DEFAULT_WEEKS = 12
+ONLY_FIXED_PERIODS = ("A report covers a half-term, a term or a school year, chosen from the list: never other dates, "
+                      "so that small numbers cannot be worked out by comparing one range with another.")
+UNKNOWN_PERIOD = "That period is not one a report can cover. Choose one from the list."
+
+
+def _today():
+    return clock.school_time(get_db(), datetime.now(timezone.utc)).date()
 
 
 def _period():
-    """The dates asked for, or the last twelve weeks; with a kind message for dates that make no sense."""
-    today = clock.school_time(get_db(), datetime.now(timezone.utc)).date()
-    start_text, end_text = request.args.get("start", ""), request.args.get("end", "")
-    message = None
-    try:
-        end = date.fromisoformat(end_text) if end_text else today
-        start = date.fromisoformat(start_text) if start_text else end - timedelta(weeks=DEFAULT_WEEKS) + timedelta(days=1)
-    except ValueError:
-        message = "Those dates could not be read. Showing the last %d weeks instead." % DEFAULT_WEEKS
-        end, start = today, today - timedelta(weeks=DEFAULT_WEEKS) + timedelta(days=1)
-    if start > end:
-        message = "The start came after the end, so they were swapped."
-        start, end = end, start
-    if (end - start).days > 3 * 366:
-        message = "A report can cover up to three years; it starts three years before the end date."
-        start = end - timedelta(days=3 * 366)
-    return start, end, message
+    """The fixed period asked for (this half-term when none is), or (None, a kind message) when it is refused."""
+    if "start" in request.args or "end" in request.args:
+        return None, ONLY_FIXED_PERIODS
+    key = request.args.get("period", "")
+    if not key:
+        return periods.containing(_today(), "half-term"), None
+    period = periods.period_by_key(key)
+    if period is None or period not in periods.choices(_today()):
+        return None, UNKNOWN_PERIOD
+    return period, None
 
 
 @bp.get("/report")
 @allowed("read_the_governors_report")
 def governor_report():
-    start, end, message = _period()
-    result = report.governor_report(get_db(), start, end)
+    period, refused = _period()
+    choices = periods.choices(_today())
+    if refused:
+        return render_template("console/report.html", report=None, choices=choices, message=refused), 400
+    result = report.governor_report(get_db(), period)
     charts = {section.key: Markup(report.bar_chart_svg(section.title, [(row.label, row.count) for row in section.rows]))
               for section in result.sections}
     weeks_chart = Markup(report.bar_chart_svg("Worries by week", [
         ("w/c %s" % monday.strftime("%-d %b"), count) for monday, count in result.weeks]))
     return render_template("console/report.html", report=result, charts=charts, weeks_chart=weeks_chart,
-                           message=message, shown=report.shown)
+                           choices=choices, message=None, shown=report.shown)
 
 
 @bp.get("/report.csv")
 @allowed("read_the_governors_report")
 def governor_report_csv():
-    start, end, _message = _period()
-    audit(get_db(), "export", staff_id=g.staff.id, detail="governor report %s to %s (numbers only)" % (start, end))
-    body = report.report_csv(report.governor_report(get_db(), start, end))
+    period, refused = _period()
+    if refused:
+        return Response(refused + "\n", status=400, mimetype="text/plain")
+    audit(get_db(), "export", staff_id=g.staff.id, detail="governor report %s (numbers only)" % period.key)
+    body = report.report_csv(report.governor_report(get_db(), period))
     return Response(body, mimetype="text/csv", headers={
-        "Content-Disposition": "attachment; filename=worrybox-report-%s-to-%s.csv" % (start, end)})
+        "Content-Disposition": "attachment; filename=worrybox-report-%s.csv" % period.key})

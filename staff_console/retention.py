@@ -1,16 +1,16 @@
-"""How long closed worries are kept: the setting, and what the next daily run will delete."""
+"""How long closed worries are kept, and the "to review for deletion" list only the DSL confirms."""
 
 from datetime import datetime, timedelta, timezone
 
-from flask import Blueprint, render_template, url_for
+from flask import Blueprint, g, redirect, render_template, request, url_for
 
 from worrybox import retention
 from worrybox.db import get_setting
 from worrybox_web import get_db
 
 from .auth import allowed
-from .common import save
-from .forms import RetentionForm
+from .common import button_expired, save
+from .forms import ButtonForm, RetentionForm
 
 bp = Blueprint("retention", __name__)
 
@@ -29,7 +29,7 @@ def _render(form=None, status=200):
     form = form or RetentionForm(formdata=None, retention_days=days)
     return render_template(
         "console/retention.html", form=form, days=days, last_run=get_setting(db, retention.LAST_RUN_SETTING),
-        due_now=len(retention.worries_past_the_limit(db, datetime.now(timezone.utc))),
+        review=retention.review_list(db, datetime.now(timezone.utc)), button_form=ButtonForm(formdata=None),
         child_protection=db.execute("SELECT count(*) FROM worries WHERE child_protection = 1").fetchone()[0],
     ), status
 
@@ -53,3 +53,14 @@ def save_retention():
         return "retention_days: %d → %d" % (before, form.retention_days.data)
     return save(form, lambda status: _render(form, status), change, url_for("retention.retention_settings"),
                 "How long closed worries are kept was saved.", event="settings_changed")
+
+
+@bp.post("/retention/review")
+@allowed("confirm_deletions")
+def confirm_review():
+    """Delete exactly the worries of the review list the DSL was shown and confirmed (those still on it)."""
+    if button_expired():
+        return _render(status=400)
+    chosen = [int(value) for value in request.form.getlist("worry") if value.isdigit() and len(value) < 19]
+    retention.confirm_deletion(get_db(), chosen, g.staff.id)
+    return redirect(url_for("retention.retention_settings"), 303)

@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta, timezone
 
-from flask import Blueprint, abort, g, render_template, request, url_for
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
 from worrybox import casework, clock, hear_back, throttle, worries
 from worrybox.choices import FEELINGS, PLACES, STATUSES, TALK_TO, TOPICS, label
@@ -45,6 +45,8 @@ def language_name(code):
 @bp.get("/")
 @login_required
 def queue():
+    if g.staff.role == "staff":  # they read nothing: their first page is the concern form
+        return redirect(url_for("concerns.log_concern"))
     page = request.args.get("page", "1")
     page = int(page) if page.isdigit() and 0 < int(page) < 100000 else 1
     show = "closed" if request.args.get("show") == "closed" else "open"
@@ -80,9 +82,9 @@ def worry(worry_id):
     return _render_worry(opened, form)
 
 
-def _render_worry(opened, form, status=200, reply_form=None):
+def _render_worry(opened, form, status=200, reply_form=None, follow_ups=None):
     entries = casework.chronology(get_db(), opened.id, g.keyring)
-    return render_template("console/worry.html", worry=opened, form=form, entries=entries,
+    return render_template("console/worry.html", worry=opened, form=form, entries=entries, follow_ups=follow_ups,
                            marks=throttle.marks(get_db(), opened.id), mark_form=ButtonForm(formdata=None),
                            reply=_reply_section(opened.id, reply_form)), status
 

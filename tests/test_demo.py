@@ -125,7 +125,7 @@ def test_the_demo_has_a_rota_with_chats_to_book_chats_that_happened_and_every_ki
     assert any(booking["outcome"] == "pass_to_adult" for booking in bookings)
     assert any(booking["attended"] is None and booking["date"] > now_local.date().isoformat() for booking in bookings)
     reasons = {row["reason"] for row in escalation.open_escalations(demo_db)}
-    assert reasons == {"urgent", "repeat_visits", "pass_to_adult"}
+    assert reasons == {"urgent", "repeat_visits", "pass_to_adult", "pattern"}  # pattern: two worries about home
     sealed = demo_db.execute("SELECT count(*) FROM worries WHERE length(sealed_body) > 0").fetchone()[0]
     assert sealed == demo_db.execute("SELECT count(*) FROM worries").fetchone()[0] >= 8
 

@@ -266,7 +266,57 @@ def _database_bytes(db, data_dir) -> bytes:
     return b"".join(path.read_bytes() for path in files if path.exists())
 
 
-def test_retention_deletes_exactly_the_closed_non_cp_worries_older_than_the_limit_and_nothing_else(
+def _leave_the_roster(db, pupil_ref):
+    db.execute("DELETE FROM pupils WHERE pupil_ref = ?", [pupil_ref])
+
+
+@pytest.mark.slow
+def test_retention_with_default_settings_deletes_nothing(db, refs, dsl_keyring, data_dir):
+    ids = [_closed(db, dsl_keyring, "ANCIENT-%d" % n, 3000) for n in range(3)]
+    ids.append(_closed(db, dsl_keyring, "ANCIENT-NAMED", 3000, pupil=AMIRA, ref=refs["P001"]))
+    _leave_the_roster(db, refs["P001"])
+    retention.run_if_due(db, NOW, log=lambda line: None)
+    retention.apply_retention(db, NOW)
+    command = [str(Path(sys.executable).parent / "worrybox"), "retention", "--data-dir", str(data_dir)]
+    assert subprocess.run(command, capture_output=True, text=True, timeout=60).returncode == 0
+    assert [row[0] for row in db.execute("SELECT id FROM worries ORDER BY id")] == ids
+    assert len(retention.worries_past_the_limit(db, NOW)) == 4, "all four are on the list for the DSL to review"
+
+
+def test_a_named_childs_closed_worries_stay_off_the_list_while_the_child_is_on_the_roster(db, refs, dsl_keyring):
+    on_roster = _closed(db, dsl_keyring, "STILL-HERE", 900, pupil=AMIRA, ref=refs["P001"])
+    no_name = _closed(db, dsl_keyring, "NO-NAME", 900)
+    assert retention.worries_past_the_limit(db, NOW) == [no_name]
+    _leave_the_roster(db, refs["P001"])
+    assert retention.worries_past_the_limit(db, NOW) == [on_roster, no_name]
+
+
+def test_after_the_dsl_confirms_the_review_list_exactly_those_worries_go(db, refs, dsl_keyring, staff_member, console):
+    listed = [_closed(db, dsl_keyring, "LISTED-%d" % n, 400) for n in range(3)]
+    kept = [_closed(db, dsl_keyring, "RECENT", 10), _closed(db, dsl_keyring, "ON-ROSTER", 400, pupil=AMIRA,
+                                                                 ref=refs["P001"])]
+    staff_member.login()
+    page = _html(console.get("/retention"))
+    assert all('name="worry" value="%d"' % worry_id in page for worry_id in listed)
+    assert all('name="worry" value="%d"' % worry_id not in page for worry_id in kept)
+    assert "LISTED-" not in page
+    # The DSL unticks one; a forged id not on the list is ignored.
+    response = console.post("/retention/review", data={"csrf_token": csrf_token(page),
+                                                       "worry": [str(listed[0]), str(listed[1]), str(kept[1])]})
+    assert response.status_code == 303
+    assert [row[0] for row in db.execute("SELECT id FROM worries ORDER BY id")] == sorted([listed[2], *kept])
+    assert _audit(db, "retention")[-1][2] == "deleted 2 closed worries from the review list, confirmed by a DSL"
+
+
+def test_only_the_dsl_confirms_the_review_list(db, dsl_keyring, staff_member, console):
+    worry_id = _closed(db, dsl_keyring, "LISTED", 400)
+    staff_member.login(TEACHER_EMAIL, TEACHER_PASSWORD)
+    token = csrf_token(_html(console.get("/")))
+    assert console.post("/retention/review", data={"csrf_token": token, "worry": str(worry_id)}).status_code == 403
+    assert db.execute("SELECT count(*) FROM worries").fetchone() == (1,)
+
+
+def test_confirmed_deletion_removes_exactly_the_closed_non_cp_worries_older_than_the_limit_and_nothing_else(
         db, data_dir, refs, dsl_keyring):
     amira = refs["P001"]
     old = _closed(db, dsl_keyring, "OLD-CLOSED", 400, note="OLD-NOTE")
@@ -283,9 +333,11 @@ def test_retention_deletes_exactly_the_closed_non_cp_worries_older_than_the_limi
     sealed = db.execute("SELECT sealed_body FROM worries WHERE id = ?", [old]).fetchone()[0]
     assert sealed in _database_bytes(db, data_dir)
 
+    _leave_the_roster(db, amira)
     result = retention.apply_retention(db, NOW)
+    assert result.to_review == 2 and result.kept_child_protection == 1 and result.kept_open_escalation == 1
+    assert retention.confirm_deletion(db, retention.worries_past_the_limit(db, NOW), 1, NOW) == 2
 
-    assert result.deleted == 2 and result.kept_child_protection == 1 and result.kept_open_escalation == 1
     remaining = {row[0] for row in db.execute("SELECT id FROM worries")}
     assert remaining == set(kept.values())
     for table in ("worry_keys", "actions"):
@@ -296,7 +348,7 @@ def test_retention_deletes_exactly_the_closed_non_cp_worries_older_than_the_limi
     assert db.execute("SELECT reason, worry_id, sealed_note, acknowledged_at IS NOT NULL FROM escalations "
                       "WHERE id = ?", [escalation_id]).fetchone() == ("urgent", None, None, 1)
     assert not db.execute("SELECT 1 FROM escalation_keys WHERE escalation_id = ?", [escalation_id]).fetchall()
-    assert [row[2] for row in _audit(db, "retention")][0].startswith("deleted 2 closed worries")
+    assert [row[2] for row in _audit(db, "retention")][-1].startswith("deleted 2 closed worries")
     # secure_delete: the sealed worry is overwritten, not left in free pages of the file.
     assert sealed not in _database_bytes(db, data_dir)
 
@@ -304,7 +356,7 @@ def test_retention_deletes_exactly_the_closed_non_cp_worries_older_than_the_limi
 def test_a_child_protection_concern_older_than_the_limit_is_never_deleted(db, dsl_keyring):
     worry_id = _closed(db, dsl_keyring, "CP-TEN-YEARS", 3650)
     casework.set_child_protection(db, worry_id, dsl_keyring)
-    retention.apply_retention(db, NOW)
+    retention.confirm_deletion(db, [worry_id], 1, NOW)
     assert casework.read_worry(db, worry_id, dsl_keyring).text == "CP-TEN-YEARS"
 
 
@@ -315,12 +367,12 @@ def test_closing_a_worry_records_when_and_reopening_it_clears_that(db, dsl_keyri
     casework.record_action(db, worry_id, dsl_keyring, status="in_progress")
     assert db.execute("SELECT closed_at FROM worries WHERE id = ?", [worry_id]).fetchone() == (None,)
     db.execute("UPDATE worries SET created_at = ? WHERE id = ?", [(NOW - timedelta(days=900)).isoformat(), worry_id])
-    assert retention.apply_retention(db, NOW).deleted == 0
+    assert retention.apply_retention(db, NOW).to_review == 0
 
 
 def test_the_dsl_sets_how_long_closed_worries_are_kept(db, dsl_keyring, staff_member, console):
     worry_id = _closed(db, dsl_keyring, "CLOSED-40-DAYS", 40)
-    assert retention.apply_retention(db, NOW, dry_run=True).deleted == 0
+    assert retention.apply_retention(db, NOW, dry_run=True).to_review == 0
     staff_member.login()
     page = _html(console.get("/retention"))
     assert "365 days after closing" in page
@@ -330,8 +382,8 @@ def test_the_dsl_sets_how_long_closed_worries_are_kept(db, dsl_keyring, staff_me
     assert response.status_code == 303
     assert "30 days after closing" in _html(console.get("/retention"))
     assert [row[2] for row in _audit(db, "settings_changed")] == ["retention_days: 365 → 30"]
-    assert retention.apply_retention(db, NOW, dry_run=True).deleted == 1
-    assert db.execute("SELECT count(*) FROM worries WHERE id = ?", [worry_id]).fetchone() == (1,), "dry run"
+    assert retention.apply_retention(db, NOW, dry_run=True).to_review == 1
+    assert db.execute("SELECT count(*) FROM worries WHERE id = ?", [worry_id]).fetchone() == (1,), "only listed"
     response = console.post("/retention", data={"retention_days": "7", "csrf_token": csrf_token(page)})
     assert response.status_code == 422 and "from 30 to 3650" in _html(response)
 
@@ -357,23 +409,24 @@ def test_retention_is_due_when_it_has_not_run_on_this_school_day(db, last_run, n
     assert retention.is_due(db, now) is due
 
 
-def test_the_daily_run_deletes_once_a_day_and_logs_how_many(db, dsl_keyring):
+def test_the_daily_run_counts_the_review_list_once_a_day_deletes_nothing_and_logs_how_many(db, dsl_keyring):
     _closed(db, dsl_keyring, "DAILY-1", 400)
     lines = []
     today = datetime(2030, 3, 4, 10, 0, tzinfo=timezone.utc)
 
-    assert retention.run_if_due(db, today, log=lines.append).deleted == 1
+    assert retention.run_if_due(db, today, log=lines.append).to_review == 1
     _closed(db, dsl_keyring, "DAILY-2", 400)
     assert retention.run_if_due(db, today + timedelta(hours=5), log=lines.append) is None
-    assert retention.run_if_due(db, today + timedelta(days=1), log=lines.append).deleted == 1
+    assert retention.run_if_due(db, today + timedelta(days=1), log=lines.append).to_review == 2
 
-    assert len(lines) == 2 and lines[0].startswith("retention: deleted 1 closed worry")
+    assert len(lines) == 2 and lines[0].startswith("retention: 1 closed worry to review for deletion")
+    assert db.execute("SELECT count(*) FROM worries").fetchone() == (2,)
     assert len(_audit(db, "retention")) == 2
     assert get_setting(db, retention.LAST_RUN_SETTING) == "2030-03-05"
 
 
 def test_the_alert_sender_runs_retention_once_on_its_first_loop_of_the_day(data_dir, db, dsl_keyring):
-    worry_id = _closed(db, dsl_keyring, "SENDER-DELETES", 400)
+    worry_id = _closed(db, dsl_keyring, "SENDER-KEEPS", 400)
     lines, loops = [], []
 
     def one_loop():
@@ -384,7 +437,7 @@ def test_the_alert_sender_runs_retention_once_on_its_first_loop_of_the_day(data_
         loops.clear()
         alerts.run_sender(lambda: open_school(Paths(data_dir)), interval=0, should_stop=one_loop, log=lines.append)
 
-    assert db.execute("SELECT count(*) FROM worries WHERE id = ?", [worry_id]).fetchone() == (0,)
+    assert db.execute("SELECT count(*) FROM worries WHERE id = ?", [worry_id]).fetchone() == (1,)
     assert [line for line in lines if line.startswith("retention:")] == [lines[0]]
     assert len(_audit(db, "retention")) == 1
 
@@ -422,15 +475,13 @@ def test_a_school_from_before_retention_upgrades_with_the_close_time_of_each_clo
 
 
 @pytest.mark.slow
-def test_the_retention_command_says_how_many_it_would_delete_and_then_deletes_them(data_dir, db, dsl_keyring):
+def test_the_retention_command_says_how_many_are_to_review_and_deletes_nothing(data_dir, db, dsl_keyring):
     worry_id = _closed(db, dsl_keyring, "COMMAND-LINE", 400)
     command = [str(Path(sys.executable).parent / "worrybox"), "retention", "--data-dir", str(data_dir)]
 
     dry = subprocess.run(command + ["--dry-run"], capture_output=True, text=True, timeout=60)
-    assert dry.returncode == 0 and "Would delete 1 closed worry" in dry.stdout
-    assert db.execute("SELECT count(*) FROM worries WHERE id = ?", [worry_id]).fetchone() == (1,)
-
+    assert dry.returncode == 0 and "1 closed worry to review for deletion" in dry.stdout
     real = subprocess.run(command, capture_output=True, text=True, timeout=60)
-    assert real.returncode == 0 and "Deleted 1 closed worry" in real.stdout
-    assert db.execute("SELECT count(*) FROM worries WHERE id = ?", [worry_id]).fetchone() == (0,)
+    assert real.returncode == 0 and "Nothing was deleted: a DSL reviews" in real.stdout
+    assert db.execute("SELECT count(*) FROM worries WHERE id = ?", [worry_id]).fetchone() == (1,)
     assert len(_audit(db, "retention")) == 1

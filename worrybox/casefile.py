@@ -7,7 +7,7 @@ opening it on its own page. Only the staff console imports this module.
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 
-from . import casework, clock, escalation, mediators, roster
+from . import casework, clock, concerns, escalation, mediators, patterns, roster
 from .choices import TOPICS, label
 from .db import write_transaction
 from .roster import Pupil
@@ -64,8 +64,12 @@ def case_file(db, pupil_keys: roster.PupilKeys, pupil_ref: str, keyring, whole_p
             if not casework.can_open(db, worry_id, keyring):
                 continue
             opened = casework.read_worry(db, worry_id, keyring)
-            what = "posted an urgent worry" if opened.urgent else "posted a worry"
-            case.entries.append(Entry(opened.created_at, child, what, "worry", worry_id, opened))
+            if opened.logged_by:
+                what = "logged a staff concern: %s" % concerns.CATEGORIES.get(opened.concern_category, "—").lower()
+                case.entries.append(Entry(opened.created_at, opened.logged_by, what, "worry", worry_id, opened))
+            else:
+                what = "posted an urgent worry" if opened.urgent else "posted a worry"
+                case.entries.append(Entry(opened.created_at, child, what, "worry", worry_id, opened))
             for action in casework.chronology(db, worry_id, keyring):
                 case.entries.append(Entry(action["at"], action["staff_name"],
                                           casework.action_label(action["action"]), "action", worry_id,
@@ -108,12 +112,14 @@ def _short_name(pupil: Pupil) -> str:
 
 def _escalations(db, pupil_ref: str, keyring) -> list[Entry]:
     entries = []
-    for escalation_id, reason, created_at, visit_count, worry_id, acknowledged_at, acknowledged_by in db.execute(
-        "SELECT e.id, e.reason, e.created_at, e.visit_count, e.worry_id, e.acknowledged_at, s.name "
+    for escalation_id, reason, created_at, visit_count, worry_id, acknowledged_at, acknowledged_by, rule_id in db.execute(
+        "SELECT e.id, e.reason, e.created_at, e.visit_count, e.worry_id, e.acknowledged_at, s.name, e.rule_id "
         "FROM escalations e LEFT JOIN staff s ON s.id = e.acknowledged_by WHERE e.pupil_ref = ?", [pupil_ref]
     ):
         why = escalation.REASONS.get(reason, reason)
-        if visit_count:
+        if reason == "pattern":
+            why = "matched the pattern rule \"%s\"" % patterns.describe_rule(db, rule_id)
+        elif visit_count:
             why += " (%d visits in the window)" % visit_count
         entries.append(Entry(created_at, "Worry Box", "escalated: %s" % why, "escalation", worry_id))
         if worry_id is None:  # a worry's own chronology already lists the alerts about it

@@ -44,6 +44,9 @@ class OpenedWorry:
     pupil_ref: str | None = None
     child_protection: bool = False
     closed_at: str | None = None
+    logged_by: str | None = None  # a staff concern: the name of who logged it (None for a child's worry)
+    concern_category: str | None = None
+    happened_at: str | None = None
 
 
 def action_aad(action_id: int, worry_id: int) -> bytes:
@@ -72,7 +75,9 @@ def read_worry(db, worry_id: int, keyring) -> OpenedWorry:
     """Open a worry with a member of staff's key, writing the audit row first; a new worry becomes seen."""
     row = next(db.query(
         "SELECT id, created_at, feeling, topic, place, talk_to, urgent, status, sealed_body, first_opened_at, "
-        "language, tablet, pupil_ref, child_protection, closed_at FROM worries WHERE id = ?", [worry_id]
+        "language, tablet, pupil_ref, child_protection, closed_at, "
+        "(SELECT name FROM staff WHERE staff.id = worries.logged_by) AS logged_by, concern_category, happened_at "
+        "FROM worries WHERE id = ?", [worry_id]
     ), None)
     if row is None:
         raise LookupError(worry_id)
@@ -97,7 +102,8 @@ def read_worry(db, worry_id: int, keyring) -> OpenedWorry:
         talk_to=row["talk_to"], urgent=bool(row["urgent"]), status="seen" if row["status"] == "new" else row["status"],
         text=private["text"], pupil=private["pupil"], first_opened_at=row["first_opened_at"] or now,
         drawing=private.get("drawing"), language=row["language"], tablet=row["tablet"], pupil_ref=row["pupil_ref"],
-        child_protection=bool(row["child_protection"]), closed_at=row["closed_at"])
+        child_protection=bool(row["child_protection"]), closed_at=row["closed_at"], logged_by=row["logged_by"],
+        concern_category=row["concern_category"], happened_at=row["happened_at"])
 
 
 def _insert_action(db, worry_id: int, staff_id: int, action: str, at: str) -> int:
@@ -122,9 +128,11 @@ def current_readers(db, worry_id: int) -> dict[str, bytes]:
     return recipients
 
 
-def _seal_note(db, worry_id: int, action_id: int, note: str) -> None:
-    """Seal a note on an action to the worry's current readers (current_readers)."""
+def _seal_note(db, worry_id: int, action_id: int, note: str, also: dict[str, bytes] | None = None) -> None:
+    """Seal a note on an action to the worry's current readers (current_readers), and to any `also` keys (an
+    action's owner, whose certified key the caller checked)."""
     recipients = current_readers(db, worry_id)
+    recipients.update(also or {})
     sealed = sealing.seal(recipients, note.encode("utf-8"), action_aad(action_id, worry_id))
     db.execute("UPDATE actions SET sealed_note = ? WHERE id = ?", [sealed.body, action_id])
     for key_id, sealed_key in sealed.keys.items():
@@ -232,6 +240,9 @@ ACTION_LABELS = {
     "child_protection": "marked it a child-protection concern",
     "not_child_protection": "took away the child-protection mark",
     "reply": "sent the child a reply to see at the kiosk",
+    "follow_up": "set an action to follow up",
+    "follow_up_done": "marked an action done",
+    "referral_outcome": "recorded the outcome of a referral",
     "asked_closed": "closed it — for the DSL or a deputy to review",
     "asked_not_real": "marked it not a real worry — for the DSL or a deputy to review",
     "reviewed": "reviewed it",
@@ -244,6 +255,10 @@ def action_label(action: str) -> str:
     """Say what an entry in a worry's chronology did, in words: 'status set to Closed'."""
     if action.startswith("status:"):
         return "status set to %s" % label(STATUSES, action.split(":", 1)[1])
+    if action.startswith("referral:"):
+        from .followups import AGENCIES
+
+        return "referred to %s" % label(AGENCIES, action.split(":", 1)[1])
     return ACTION_LABELS.get(action, action.replace("_", " "))
 
 

@@ -292,15 +292,14 @@ def send_alerts(data_dir, interval):
 
 @main.command()
 @data_dir_option
-@click.option("--dry-run", is_flag=True, help="Only say how many worries would be deleted.")
+@click.option("--dry-run", is_flag=True, help="Only count; do not write the count to the audit log.")
 def retention(data_dir, dry_run):
-    """Delete closed worries past the school's retention limit now (the alert sender does this daily)."""
+    """Say how many closed worries are on the list to review for deletion (only a DSL, in the console, deletes)."""
     from .retention import apply_retention
 
     summary = apply_retention(_open(data_dir), dry_run=dry_run).summary(dry_run=dry_run)
     click.echo(summary[0].upper() + summary[1:] + ".")
-    if dry_run:
-        click.echo("Nothing was deleted (--dry-run).")
+    click.echo("Nothing was deleted: a DSL reviews and confirms the list in the console (Settings, retention).")
 
 
 @main.command()

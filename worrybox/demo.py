@@ -27,6 +27,7 @@ STAFF = (
     ("teacher", "teacher.4b@oakfield.example", "Alex Morgan", "4B", "reads what 4B sends to \"my teacher\""),
     ("coordinator", "pals@oakfield.example", "Chris Okafor", None, "rota and mediators; reads no worry"),
     ("it_admin", "it@oakfield.example", "Casey Jordan", None, "staff, roster, settings; reads no worry"),
+    ("staff", "lunch@oakfield.example", "Lee Fraser", None, "logs concerns about a child; reads nothing"),
 )
 CLASSES = {
     "3A": ["Ava Brown", "Ollie Green", "Zara Khan", "Leo Novak", "Mia Singh", "Noah Evans"],
@@ -233,7 +234,7 @@ def sign_in_guide(logins: dict, kiosk_url: str, console_url: str) -> str:
     """How each role signs in to the demo school, mediators at the kiosk included."""
     lines = ["Demo school: %s (made-up people only)" % logins["school"], "",
              "Staff sign in at the staff console, %s, with an email and password:" % console_url]
-    labels = dict(ROLES, dsl="DSL", deputy="Deputy DSL", coordinator="Coordinator")
+    labels = dict(ROLES, dsl="DSL", deputy="Deputy DSL", coordinator="Coordinator", staff="Lunchtime staff")
     can = {role: what for role, *_, what in STAFF}
     for member in logins["staff"]:
         role = labels[member["role"]] + (" %s" % member["class"] if member["class"] else "")

@@ -21,6 +21,7 @@ REASONS = {
     "repeat_visits": "Repeat visits",
     "urgent": "Urgent worry",
     "pass_to_adult": "Passed on by a mediator",
+    "pattern": "A pattern the DSL chose",
 }
 
 
@@ -46,6 +47,10 @@ def record_visit(db, pupil_ref: str, at: datetime, kind: str, worry_id: int | No
         "INSERT INTO visits (pupil_ref, at, kind, worry_id, booking_id) VALUES (?, ?, ?, ?, ?)",
         [pupil_ref, iso(at), kind, worry_id, booking_id],
     )
+    from . import patterns  # patterns imports this module
+
+    # The DSL's own pattern rules (worries about a topic, visits), in this same transaction.
+    patterns.check_after(db, pupil_ref, at, kind, worry_id=worry_id, booking_id=booking_id, where=where)
     threshold, window_days = visit_rule(db)
     count = visits_in_window(db, pupil_ref, at, window_days)
     if count <= threshold:
@@ -55,22 +60,22 @@ def record_visit(db, pupil_ref: str, at: datetime, kind: str, worry_id: int | No
 
 
 def escalate(db, reason: str, at: datetime, pupil_ref: str | None = None, visit_count: int | None = None,
-             worry_id: int | None = None, booking_id: int | None = None, where: str = "the kiosk") -> int | None:
-    """Open an escalation and queue its alert; None if this pupil already has one open for this reason.
+             worry_id: int | None = None, booking_id: int | None = None, where: str = "the kiosk",
+             rule_id: int | None = None) -> int | None:
+    """Open an escalation and queue its alert; None if this pupil already has one open for this reason (or rule).
 
     Urgent worries always escalate: each one is its own emergency.
     """
+    # No conflict target: the partial unique indexes (one open per child per reason, per pattern rule) decide.
     cursor = db.execute(
-        "INSERT INTO escalations (reason, pupil_ref, created_at, visit_count, worry_id, booking_id) "
-        "VALUES (?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (pupil_ref, reason) WHERE status = 'open' AND pupil_ref IS NOT NULL AND reason != 'urgent' "
-        "DO NOTHING",
-        [reason, pupil_ref, iso(at), visit_count, worry_id, booking_id],
+        "INSERT INTO escalations (reason, pupil_ref, created_at, visit_count, worry_id, booking_id, rule_id) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        [reason, pupil_ref, iso(at), visit_count, worry_id, booking_id, rule_id],
     )
     if cursor.rowcount == 0:
         return None
     escalation_id = cursor.lastrowid
-    subject, body = alert_text(db, reason, at, visit_count, where, worry_id)
+    subject, body = alert_text(db, reason, at, visit_count, where, worry_id, rule_id)
     minutes, on_call = on_call_rule(db)
     first = on_call[:1] if reason in ON_CALL_REASONS else []
     recipients = None
@@ -173,7 +178,7 @@ def events_for_worry(db, worry_id: int) -> list[dict]:
 
 
 def alert_text(db, reason: str, at: datetime, visit_count: int | None, where: str,
-               worry_id: int | None = None) -> tuple[str, str]:
+               worry_id: int | None = None, rule_id: int | None = None) -> tuple[str, str]:
     """Return an alert's subject and body: when and where, never a name or a word of the worry."""
     clock = school_time(db, at).strftime("%H:%M on %a %-d %b")
     scheme = get_setting(db, "scheme_name", "Problem Pals")
@@ -187,6 +192,11 @@ def alert_text(db, reason: str, at: datetime, visit_count: int | None, where: st
     elif reason == "pass_to_adult":
         subject = "A %s chat was passed to an adult" % scheme
         what = "A %s mediator passed a chat on to an adult at %s." % (scheme, clock)
+    elif reason == "pattern":
+        from .patterns import describe_rule  # patterns imports this module
+
+        subject = "A pattern about a child needs a look"
+        what = "A child now matches the rule \"%s\" (most recently at %s)." % (describe_rule(db, rule_id), clock)
     else:
         threshold, window_days = visit_rule(db)
         subject = "A child has come back many times"

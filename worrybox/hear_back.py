@@ -56,7 +56,8 @@ WRONG_TRIES_FORGOTTEN_AFTER = timedelta(hours=1)
 _SEEN_BY_CHILD = "SELECT id, first_opened_at, reply_phrase, reply_words, find_child_on FROM worries "
 _NEWEST_RECENT = {
     columns: _SEEN_BY_CHILD + "WHERE " + " AND ".join("%s = ?" % column for column in columns)
-    + " AND created_at >= ? ORDER BY created_at DESC, id DESC LIMIT 1"
+    # A concern staff logged about a child is never theirs to check (logged_by IS NULL).
+    + " AND created_at >= ? AND logged_by IS NULL ORDER BY created_at DESC, id DESC LIMIT 1"
     for columns in (("code_hash",), ("pupil_ref", "code_hash"))
 }
 
@@ -146,7 +147,8 @@ def as_the_child_sees_it(db, keys, worry_id: int, now: datetime | None = None) -
 
 def ways_to_check(db, worry_id: int) -> dict:
     """How the child who posted a worry can check it at the kiosk: by their name, by pictures, both or neither."""
-    row = db.execute("SELECT named, code_hash IS NOT NULL FROM worries WHERE id = ?", [worry_id]).fetchone()
+    row = db.execute("SELECT named AND logged_by IS NULL, code_hash IS NOT NULL FROM worries WHERE id = ?",
+                     [worry_id]).fetchone()
     if row is None:
         raise LookupError(worry_id)
     return {"by_name": bool(row[0]), "by_pictures": bool(row[1])}

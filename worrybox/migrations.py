@@ -534,3 +534,151 @@ def _m0014_kiosk_tablet_age_group(db: Database) -> None:
         # Which words and look a named tablet shows: 'primary' (up to 11) or 'secondary' (11 to 18).
         "ALTER TABLE tablets ADD COLUMN age_group TEXT NOT NULL DEFAULT 'primary'",
     )
+
+
+@migrations(name="0015_staff_concerns")
+def _m0015_staff_concerns(db: Database) -> None:
+    _run(
+        db,
+        # A concern a member of staff logged about a child ("no threshold") is stored like a worry, sealed to
+        # the safeguarding team key only: logged_by is who wrote it (NULL for a child's own worry), and the
+        # category and when it happened stay in clear for counting, like a worry's topic and time.
+        "ALTER TABLE worries ADD COLUMN logged_by INTEGER REFERENCES staff(id)",
+        "ALTER TABLE worries ADD COLUMN concern_category TEXT",
+        "ALTER TABLE worries ADD COLUMN happened_at TEXT",
+        "CREATE INDEX worries_concerns_by_pupil ON worries (pupil_ref, created_at) WHERE logged_by IS NOT NULL",
+    )
+
+
+@migrations(name="0016_follow_ups_and_referrals")
+def _m0016_follow_ups_and_referrals(db: Database) -> None:
+    _run(
+        db,
+        # Something to be done about a worry or concern, by whom and by when. What to do is the sealed note of
+        # its chronology entry (action_id); owner and due date stay in clear so overdue ones can be listed.
+        """
+        CREATE TABLE follow_ups (
+            id INTEGER PRIMARY KEY,
+            worry_id INTEGER REFERENCES worries(id),
+            action_id INTEGER REFERENCES actions(id),
+            owner_id INTEGER NOT NULL REFERENCES staff(id),
+            due_on TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            created_by INTEGER NOT NULL REFERENCES staff(id),
+            done_at TEXT,
+            done_by INTEGER REFERENCES staff(id)
+        )
+        """,
+        "CREATE INDEX follow_ups_open_by_owner ON follow_ups (owner_id, due_on) WHERE done_at IS NULL",
+        "CREATE INDEX follow_ups_by_worry ON follow_ups (worry_id)",
+        # A referral to another agency. To whom and when stay in clear (the governors' report counts them by
+        # type); the reference and the outcome are sealed notes in the worry's chronology.
+        """
+        CREATE TABLE referrals (
+            id INTEGER PRIMARY KEY,
+            worry_id INTEGER REFERENCES worries(id),
+            action_id INTEGER REFERENCES actions(id),
+            agency TEXT NOT NULL CHECK (agency IN ('early_help', 'social_care', 'police', 'lado')),
+            referred_on TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            created_by INTEGER NOT NULL REFERENCES staff(id),
+            outcome_action_id INTEGER REFERENCES actions(id)
+        )
+        """,
+        "CREATE INDEX referrals_by_date ON referrals (referred_on)",
+        "CREATE INDEX referrals_by_worry ON referrals (worry_id)",
+    )
+
+
+@migrations(name="0017_pattern_rules")
+def _m0017_pattern_rules(db: Database) -> None:
+    import re
+
+    _run(
+        db,
+        # Patterns the DSL chooses: at least `at_least` staff concerns, worries (about `topic`, if given) or
+        # visits about one child within `window_days`. Crossing one escalates once (reason 'pattern').
+        """
+        CREATE TABLE pattern_rules (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('staff_concerns', 'worries', 'visits')),
+            topic TEXT,
+            at_least INTEGER NOT NULL CHECK (at_least BETWEEN 2 AND 100),
+            window_days INTEGER NOT NULL CHECK (window_days BETWEEN 1 AND 366),
+            created_at TEXT NOT NULL,
+            created_by INTEGER REFERENCES staff(id),
+            removed_at TEXT
+        )
+        """,
+        # The rules the issue names as good practice, on from the start; the DSL can change or remove them.
+        "INSERT INTO pattern_rules (kind, topic, at_least, window_days, created_at) "
+        "VALUES ('staff_concerns', NULL, 3, 30, strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now'))",
+        "INSERT INTO pattern_rules (kind, topic, at_least, window_days, created_at) "
+        "VALUES ('worries', 'home', 2, 14, strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now'))",
+    )
+    # escalations.reason had a CHECK listing its reasons; SQLite cannot alter one, so the table is rebuilt
+    # from its own stored definition without it (whatever columns it has by now), with a rule_id added.
+    table_sql = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'escalations'").fetchone()[0]
+    index_sql = [row[0] for row in db.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'escalations' AND sql IS NOT NULL "
+        "AND name != 'escalations_one_open'")]
+    columns = [row[1] for row in db.execute("PRAGMA table_info(escalations)")]
+    new_sql = re.sub(r"CHECK\s*\(\s*reason\s+IN\s*\([^)]*\)\s*\)", "", table_sql, count=1)
+    listed = ", ".join(columns)
+    # Deferred: other tables point at escalations(id) while it is swapped. Dropping it leaves their rows
+    # orphaned for a moment; putting every row back under its own id settles them before the commit.
+    db.execute("PRAGMA defer_foreign_keys = ON")
+    _run(
+        db,
+        "CREATE TEMP TABLE escalations_copy AS SELECT %s FROM escalations" % listed,
+        "DROP TABLE escalations",
+        new_sql,
+        "INSERT INTO escalations (%s) SELECT %s FROM escalations_copy" % (listed, listed),
+        "DROP TABLE escalations_copy",
+        "ALTER TABLE escalations ADD COLUMN rule_id INTEGER REFERENCES pattern_rules(id)",
+        *index_sql,
+        # One open escalation per child per reason, and per child per pattern rule.
+        "CREATE UNIQUE INDEX escalations_one_open ON escalations (pupil_ref, reason) "
+        "WHERE status = 'open' AND pupil_ref IS NOT NULL AND reason NOT IN ('urgent', 'pattern')",
+        "CREATE UNIQUE INDEX escalations_one_open_per_rule ON escalations (pupil_ref, rule_id) "
+        "WHERE status = 'open' AND reason = 'pattern'",
+    )
+
+
+@migrations(name="0018_pupil_safety_survey")
+def _m0018_pupil_safety_survey(db: Database) -> None:
+    _run(
+        db,
+        # When the "How safe do you feel?" survey is offered at the kiosk: school days, both ends included.
+        """
+        CREATE TABLE survey_windows (
+            id INTEGER PRIMARY KEY,
+            opens_on TEXT NOT NULL,
+            closes_on TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            created_by INTEGER REFERENCES staff(id),
+            closed_early_at TEXT
+        )
+        """,
+        # One child's answers, anonymous: no pseudonym, no tablet, no time finer than the day; only the class
+        # or year group they chose, the language and the age group of the kiosk.
+        """
+        CREATE TABLE survey_responses (
+            id INTEGER PRIMARY KEY,
+            window_id INTEGER NOT NULL REFERENCES survey_windows(id),
+            answered_on TEXT NOT NULL,
+            class_name TEXT,
+            year_group TEXT,
+            language TEXT NOT NULL DEFAULT 'en'
+        )
+        """,
+        """
+        CREATE TABLE survey_answers (
+            response_id INTEGER NOT NULL REFERENCES survey_responses(id),
+            question TEXT NOT NULL,
+            answer TEXT NOT NULL CHECK (answer IN ('yes', 'sometimes', 'no')),
+            PRIMARY KEY (response_id, question)
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX survey_responses_by_day ON survey_responses (answered_on)",
+    )

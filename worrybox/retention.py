@@ -1,4 +1,9 @@
-"""Retention: closed worries that never became a child-protection concern are deleted after the school's limit.
+"""Retention that keeps the picture: nothing is deleted until a DSL confirms a "to review for deletion" list.
+
+On the list: closed worries and concerns, never marked a child-protection concern and with no escalation
+open, closed longer ago than the school's limit, whose child has left the roster (a worry without a name
+by its age alone). While a child is on the roster their record stays whole, so the DSL can still see
+the pattern. The daily run only counts the list; a DSL confirming it deletes exactly what it showed.
 
 Deleted with a worry: its sealed text and drawing, the keys it was sealed to (worry_keys), every action and
 note on it (actions, action_keys), and any note written when an escalation it raised was acknowledged
@@ -28,24 +33,27 @@ WITH_A_DELETED_WORRY = {
     "visits": "kept for counting, worry_id cleared",
     "escalations": "kept for counting, worry_id and the sealed acknowledgement note cleared",
     "audit_log": "kept: append-only, holds no content",
+    "follow_ups": "deleted (what to do was a sealed note of an action)",
+    "referrals": "kept for counting (governors' report), worry_id and its chronology entries cleared",
 }
 CHUNK = 500
 
 
 @dataclass(frozen=True)
 class RetentionResult:
-    """What one retention run deleted, and what it kept past the limit and why."""
+    """What one retention run found to review for deletion, and what it kept past the limit and why."""
 
-    deleted: int
+    to_review: int
     kept_child_protection: int
     kept_open_escalation: int
     closed_before: datetime
     days: int
 
     def summary(self, dry_run: bool = False) -> str:
-        return "%s %d closed worr%s closed before %s (kept for %d days); kept %d child-protection concern%s " \
+        return "%d closed worr%s to review for deletion (closed before %s, kept for %d days, child off the roster); " \
+               "nothing deleted until a DSL confirms the list; kept %d child-protection concern%s " \
                "and %d with an escalation still open" % (
-                   "would delete" if dry_run else "deleted", self.deleted, "y" if self.deleted == 1 else "ies",
+                   self.to_review, "y" if self.to_review == 1 else "ies",
                    self.closed_before.date().isoformat(), self.days, self.kept_child_protection,
                    "" if self.kept_child_protection == 1 else "s", self.kept_open_escalation)
 
@@ -70,13 +78,46 @@ def _closed_before(db, now: datetime) -> tuple[datetime, str]:
     return cutoff, cutoff.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
+# A named child's worries stay while the child is on the roster; one without a name goes by its age alone.
+_OFF_THE_ROSTER = "(w.pupil_ref IS NULL OR w.pupil_ref NOT IN (SELECT pupil_ref FROM pupils))"
+
+
 def worries_past_the_limit(db, now: datetime | None = None) -> list[int]:
-    """The worries retention deletes: closed before the limit, not a child-protection concern, no escalation open."""
+    """The "to review for deletion" list: closed before the limit, not a child-protection concern, no escalation
+    open, and the child no longer on the roster."""
     _, before = _closed_before(db, now or datetime.now(timezone.utc))
     return [row[0] for row in db.execute(
         "SELECT id FROM worries w WHERE status = 'closed' AND closed_at < ? AND child_protection = 0 "
-        "AND NOT EXISTS (SELECT 1 FROM escalations e WHERE e.worry_id = w.id AND e.status = 'open') ORDER BY id",
-        [before])]
+        "AND NOT EXISTS (SELECT 1 FROM escalations e WHERE e.worry_id = w.id AND e.status = 'open') AND "
+        + _OFF_THE_ROSTER + " ORDER BY id", [before])]
+
+
+def review_list(db, now: datetime | None = None) -> list[dict]:
+    """The list a DSL reviews: for each worry, what is kept in clear (never its words or the child's name)."""
+    ids = worries_past_the_limit(db, now)
+    columns = ("id", "created_at", "closed_at", "topic", "concern_category", "named", "staff_concern")
+    rows = []
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        rows.extend(dict(zip(columns, row)) for row in db.execute(
+            "SELECT id, created_at, closed_at, topic, concern_category, named, logged_by IS NOT NULL FROM worries "
+            "WHERE id IN (%s) ORDER BY id" % ",".join("?" * len(chunk)), chunk))
+    return rows
+
+
+def confirm_deletion(db, worry_ids: list[int], staff_id: int, now: datetime | None = None) -> int:
+    """Delete the worries a DSL confirmed from the review list (only those still on it); audited, with how many."""
+    now = now or datetime.now(timezone.utc)
+    with write_transaction(db):
+        on_the_list = set(worries_past_the_limit(db, now))
+        chosen = sorted(on_the_list & set(worry_ids))
+        delete_worries(db, chosen)
+        audit(db, "retention", staff_id=staff_id,
+              detail="deleted %d closed worr%s from the review list, confirmed by a DSL" % (
+                  len(chosen), "y" if len(chosen) == 1 else "ies"))
+    if chosen:
+        _checkpoint(db)
+    return len(chosen)
 
 
 def _kept_past_the_limit(db, before: str) -> tuple[int, int]:
@@ -92,6 +133,9 @@ def delete_worries(db, worry_ids: list[int]) -> None:
         chunk = worry_ids[start:start + CHUNK]
         ids = "(%s)" % ",".join("?" * len(chunk))
         for statement in (
+            "DELETE FROM follow_ups WHERE worry_id IN %s",
+            # Referrals are kept for counting (the governors' report), pointing at nothing, like escalations.
+            "UPDATE referrals SET worry_id = NULL, action_id = NULL, outcome_action_id = NULL WHERE worry_id IN %s",
             "DELETE FROM action_keys WHERE action_id IN (SELECT id FROM actions WHERE worry_id IN %s)",
             "DELETE FROM actions WHERE worry_id IN %s",
             "DELETE FROM worry_keys WHERE worry_id IN %s",
@@ -104,12 +148,12 @@ def delete_worries(db, worry_ids: list[int]) -> None:
 
 
 def _apply(db, now: datetime, dry_run: bool) -> RetentionResult:
+    """Count the review list (never delete: only a DSL's confirmation does), audited unless a dry run."""
     cutoff, before = _closed_before(db, now)
     worry_ids = worries_past_the_limit(db, now)
     kept_child_protection, kept_open_escalation = _kept_past_the_limit(db, before)
     result = RetentionResult(len(worry_ids), kept_child_protection, kept_open_escalation, cutoff, retention_days(db))
     if not dry_run:
-        delete_worries(db, worry_ids)
         audit(db, "retention", detail=result.summary())
     return result
 
@@ -120,12 +164,9 @@ def _checkpoint(db) -> None:
 
 
 def apply_retention(db, now: datetime | None = None, dry_run: bool = False) -> RetentionResult:
-    """Delete every worry past the school's limit now (or only count them), audited with how many."""
+    """Count the worries to review for deletion now, audited with how many; deletes nothing."""
     with write_transaction(db):
-        result = _apply(db, now or datetime.now(timezone.utc), dry_run)
-    if result.deleted and not dry_run:
-        _checkpoint(db)
-    return result
+        return _apply(db, now or datetime.now(timezone.utc), dry_run)
 
 
 def is_due(db, now: datetime) -> bool:
@@ -145,7 +186,5 @@ def run_if_due(db, now: datetime | None = None, log=print) -> RetentionResult | 
             return None
         set_setting(db, LAST_RUN_SETTING, school_time(db, now).date().isoformat())
         result = _apply(db, now, dry_run=False)
-    if result.deleted:
-        _checkpoint(db)
     log("retention: %s" % result.summary())
     return result

@@ -29,6 +29,8 @@ ROLES = {
     "coordinator": "Mediator coordinator",
     # Manages accounts, roster, settings and backups; no worry is ever sealed to them, no team key wrapped to them.
     "it_admin": "School IT",
+    # Teaching assistants, lunchtime supervisors, office staff: they log concerns about a child and read nothing.
+    "staff": "Other staff (teaching assistant, lunchtime, office)",
 }
 MIN_PASSWORD_LENGTH = 12
 MAX_FAILURES = 5  # wrong two-factor codes (or current passwords) from one computer before it pauses

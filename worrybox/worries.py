@@ -80,8 +80,8 @@ def queue_sql(key_count: int, status: str = "open") -> str:
     # A flood of pranks, or a worry staff marked not real, comes after every other worry: it cannot bury one.
     return (
         "SELECT id, created_at, feeling, topic, place, talk_to, urgent, named, status, first_opened_at, flood, "
-        "not_real_at IS NOT NULL, review_asked_for, (SELECT role FROM staff s WHERE s.id = w.review_asked_by) "
-        "FROM worries w "
+        "not_real_at IS NOT NULL, review_asked_for, (SELECT role FROM staff s WHERE s.id = w.review_asked_by), "
+        "logged_by IS NOT NULL, concern_category FROM worries w "
         "WHERE %s AND EXISTS (SELECT 1 FROM worry_keys k WHERE k.worry_id = w.id AND k.key_id IN (%s)) "
         "ORDER BY (flood OR not_real_at IS NOT NULL), urgent DESC, id DESC LIMIT ? OFFSET ?" % (where, placeholders)
     )
@@ -94,7 +94,7 @@ def queue(db, key_ids, page: int = 1, status: str = "open") -> tuple[list[dict],
         return [], False
     rows = db.execute(queue_sql(len(key_ids), status), [*key_ids, PAGE_SIZE + 1, (max(page, 1) - 1) * PAGE_SIZE])
     columns = ("id", "created_at", "feeling", "topic", "place", "talk_to", "urgent", "named", "status", "first_opened_at",
-               "flood", "not_real", "review_asked_for", "review_asked_by_role")
+               "flood", "not_real", "review_asked_for", "review_asked_by_role", "staff_concern", "concern_category")
     items = [dict(zip(columns, row)) for row in rows]
     return items[:PAGE_SIZE], len(items) > PAGE_SIZE
 

@@ -1,0 +1,77 @@
+"""Children to watch: who is nearest each pattern rule the DSL chose, and the rules themselves (DSL team only)."""
+
+from datetime import datetime, timezone
+
+from flask import Blueprint, g, redirect, render_template, url_for
+
+from worrybox import escalation, patterns, roster
+from worrybox.audit import audit
+from worrybox.db import write_transaction
+from worrybox_web import form_problem, get_db, get_pupil_keys
+from worrybox_web.errors import error_page
+
+from .auth import allowed
+from .forms import ButtonForm, PatternRuleForm
+from .permissions import may
+
+bp = Blueprint("watch", __name__)
+
+
+
+def _watch_list():
+    """Each rule with the children nearest it now: (rule words, number, [(pseudonym, name, count)])."""
+    db, keys = get_db(), get_pupil_keys()
+    now = datetime.now(timezone.utc)
+    threshold, window_days = escalation.visit_rule(db)
+    lists = []
+    today_rule = patterns.Rule(0, "visits", None, threshold + 1, window_days)
+    for rule in [today_rule, *patterns.rules(db)]:
+        children = []
+        for pupil_ref, count in patterns.nearest(db, rule, now):
+            pupil = roster.pupil_by_ref(db, keys, pupil_ref)
+            children.append((pupil_ref, pupil.display_name if pupil else "A child who has left the roster",
+                             pupil.class_name if pupil else "", count))
+        words = "more than %d visits in %d days (the repeat-visit rule)" % (threshold, window_days) if rule.id == 0 \
+            else rule.words
+        lists.append({"rule": rule, "words": words, "children": children})
+    return lists
+
+
+def _page(form=None, status=200):
+    return render_template("console/watch.html", lists=_watch_list(), form=form or PatternRuleForm(formdata=None),
+                           button_form=ButtonForm(formdata=None), may_choose=may(g.staff.role, "choose_pattern_rules")), status
+
+
+@bp.get("/watch")
+@allowed("see_children_to_watch")
+def children_to_watch():
+    return _page()
+
+
+@bp.post("/watch/rules")
+@allowed("choose_pattern_rules")
+def add_rule():
+    form = PatternRuleForm()
+    status = form_problem(form, "That page had expired. Your rule is still here: press Add again.")
+    if status:
+        return _page(form, status)
+    db = get_db()
+    with write_transaction(db):
+        rule_id = patterns.add_rule(db, form.kind.data, form.at_least.data, form.window_days.data,
+                                    topic=form.topic.data or None, staff_id=g.staff.id)
+        audit(db, "setting_changed", staff_id=g.staff.id, detail="pattern rule added: %s" % patterns.describe_rule(
+            db, rule_id))
+    return redirect(url_for("watch.children_to_watch"), 303)
+
+
+@bp.post("/watch/rules/<int(max=9223372036854775807):rule_id>/remove")
+@allowed("choose_pattern_rules")
+def remove_rule(rule_id):
+    if not ButtonForm().validate():
+        return error_page(400, "That page had expired, so nothing was changed. Go back and press the button again.")
+    db = get_db()
+    with write_transaction(db):
+        if patterns.remove_rule(db, rule_id):
+            audit(db, "setting_changed", staff_id=g.staff.id,
+                  detail="pattern rule removed: %s" % patterns.describe_rule(db, rule_id))
+    return redirect(url_for("watch.children_to_watch"), 303)
