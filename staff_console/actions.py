@@ -14,6 +14,7 @@ from .auth import allowed, home_url, login_required
 from .forms import ActionForm, ButtonForm, FollowUpForm, OutcomeForm, ReferralForm
 from .permissions import may
 from .triage import WORRY_URL, _open_or_abort, _render_worry
+from .common import ID
 
 bp = Blueprint("actions", __name__)
 
@@ -82,7 +83,7 @@ def add_follow_up(worry_id):
     return redirect(url_for("triage.worry", worry_id=worry_id, _anchor="follow-up"), 303)
 
 
-@bp.post("/actions/<int(max=9223372036854775807):follow_up_id>/done")
+@bp.post("/actions/<%s:follow_up_id>/done" % ID)
 @login_required
 def mark_done(follow_up_id):
     if not ButtonForm().validate():
@@ -113,7 +114,7 @@ def add_referral(worry_id):
     return redirect(url_for("triage.worry", worry_id=worry_id, _anchor="referrals"), 303)
 
 
-@bp.post("/referrals/<int(max=9223372036854775807):referral_id>/outcome")
+@bp.post("/referrals/<%s:referral_id>/outcome" % ID)
 @allowed("record_a_referral")
 def record_outcome(referral_id):
     row = get_db().execute("SELECT worry_id FROM referrals WHERE id = ?", [referral_id]).fetchone()

@@ -11,7 +11,7 @@ from worrybox.roster import class_names
 from worrybox_web import form_problem, get_db
 
 from .auth import allowed
-from .common import button_expired
+from .common import ID, button_expired
 from .forms import ButtonForm, SurveyWindowForm
 from .permissions import may
 
@@ -85,7 +85,7 @@ def open_survey():
     return redirect(url_for("survey.survey_page"), 303)
 
 
-@bp.post("/survey/windows/<int(max=9223372036854775807):window_id>/close")
+@bp.post("/survey/windows/<%s:window_id>/close" % ID)
 @allowed("open_the_survey")
 def close_survey(window_id):
     if button_expired():

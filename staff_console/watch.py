@@ -13,6 +13,7 @@ from worrybox_web.errors import error_page
 from .auth import allowed
 from .forms import ButtonForm, PatternRuleForm
 from .permissions import may
+from .common import ID
 
 bp = Blueprint("watch", __name__)
 
@@ -64,7 +65,7 @@ def add_rule():
     return redirect(url_for("watch.children_to_watch"), 303)
 
 
-@bp.post("/watch/rules/<int(max=9223372036854775807):rule_id>/remove")
+@bp.post("/watch/rules/<%s:rule_id>/remove" % ID)
 @allowed("choose_pattern_rules")
 def remove_rule(rule_id):
     if not ButtonForm().validate():
