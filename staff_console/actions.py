@@ -14,7 +14,7 @@ from .auth import allowed, home_url, login_required
 from .forms import ActionForm, ButtonForm, FollowUpForm, OutcomeForm, ReferralForm
 from .permissions import may
 from .triage import WORRY_URL, _open_or_abort, _render_worry
-from .common import ID
+from .common import ID, WORRY_BUTTON_EXPIRED, button_expired
 
 bp = Blueprint("actions", __name__)
 
@@ -86,8 +86,8 @@ def add_follow_up(worry_id):
 @bp.post("/actions/<%s:follow_up_id>/done" % ID)
 @login_required
 def mark_done(follow_up_id):
-    if not ButtonForm().validate():
-        return error_page(400, "That page had expired, so nothing was changed. Go back and press the button again.")
+    if button_expired():
+        return error_page(400, WORRY_BUTTON_EXPIRED)
     if not followups.mark_done(get_db(), follow_up_id, g.staff.id,
                                may_close_any=may(g.staff.role, "see_children_to_watch")):
         abort(403)

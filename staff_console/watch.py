@@ -13,7 +13,7 @@ from worrybox_web.errors import error_page
 from .auth import allowed
 from .forms import ButtonForm, PatternRuleForm
 from .permissions import may
-from .common import ID
+from .common import ID, WORRY_BUTTON_EXPIRED, button_expired
 
 bp = Blueprint("watch", __name__)
 
@@ -68,8 +68,8 @@ def add_rule():
 @bp.post("/watch/rules/<%s:rule_id>/remove" % ID)
 @allowed("choose_pattern_rules")
 def remove_rule(rule_id):
-    if not ButtonForm().validate():
-        return error_page(400, "That page had expired, so nothing was changed. Go back and press the button again.")
+    if button_expired():
+        return error_page(400, WORRY_BUTTON_EXPIRED)
     db = get_db()
     with write_transaction(db):
         if patterns.remove_rule(db, rule_id):
