@@ -7,16 +7,48 @@ real servers) is in helpers.py: tests import that, never this file.
 import shutil
 
 import pytest
+from argon2 import PasswordHasher
 
 from helpers import (DSL_EMAIL, DSL_PASSWORD, OTHER_TEACHER_EMAIL, OTHER_TEACHER_PASSWORD, PUPILS, TEACHER_EMAIL,
                      TEACHER_PASSWORD, ConsoleHelper, KioskHelper, Server)
 from kiosk import create_app as create_kiosk
 from staff_console import create_app as create_console
-from worrybox import keys, roster, two_factor
+from worrybox import keys, opening, roster, two_factor
 from worrybox.config import Paths
 from worrybox.new_school import init_school
 from worrybox.school import open_school, pupil_keys
 from worrybox.staff import create_staff
+
+
+@pytest.fixture(scope="session", autouse=True)
+def argon2_remembered():
+    """Remember each Argon2 answer within this run: every test's school is a copy of one template, so the same
+    password meets the same salt again and again. The first of each is computed for real, with the school's real
+    parameters; the same inputs always give the same answer, so only the waiting is saved (about half the run).
+    Servers that tests start in their own processes compute every hash."""
+    derive, verify = opening._derive, PasswordHasher.verify
+    derived, verified = {}, {}
+
+    def remembered_derive(*args):
+        if args not in derived:
+            derived[args] = derive(*args)
+        return derived[args]
+
+    def remembered_verify(hasher, hash, password):
+        key = (hash, password)
+        if key not in verified:
+            try:
+                verified[key] = (verify(hasher, hash, password), None)
+            except Exception as problem:  # a wrong password is an answer too: raise it again each time
+                verified[key] = (None, problem)
+        answer, problem = verified[key]
+        if problem is not None:
+            raise problem.with_traceback(None)
+        return answer
+
+    opening._derive, PasswordHasher.verify = remembered_derive, remembered_verify
+    yield
+    opening._derive, PasswordHasher.verify = derive, verify
 
 
 @pytest.fixture(scope="session")
