@@ -359,6 +359,16 @@ class FollowUpForm(FlaskForm):
     what = TextAreaField("What is to be done?", filters=[strip_text], validators=[
         DataRequired("Say what is to be done."), Length(max=FOLLOW_UP_MAX), ReadableText()])
 
+    today = None  # the school's date, set by the view
+
+    def validate_owner(self, field):
+        if field.data not in {choice.value for choice in field.choices}:
+            raise ValidationError("Choose who will do it.")
+
+    def validate_due_on(self, field):
+        if self.today and field.data is not None and field.data < self.today:
+            raise ValidationError("That day has passed: choose today or a day to come.")
+
 
 class ReferralForm(FlaskForm):
     """Record a referral to another agency: to whom and when (counted), the reference (sealed)."""
@@ -368,6 +378,12 @@ class ReferralForm(FlaskForm):
     referred_on = DateField("On", validators=[InputRequired("Choose the day of the referral, like 2026-12-01.")])
     reference = StringField("Their reference (if any)", filters=[one_line],
                             validators=[Optional(), Length(max=FOLLOW_UP_MAX), ReadableText()])
+
+    today = None  # the school's date, set by the view
+
+    def validate_referred_on(self, field):
+        if self.today and field.data is not None and field.data > self.today:
+            raise ValidationError("That day has not come yet: choose the day the referral was made.")
 
 
 class OutcomeForm(FlaskForm):
@@ -406,3 +422,9 @@ class SurveyWindowForm(FlaskForm):
 
     opens_on = DateField("First day", validators=[InputRequired("Choose the first day, like 2026-12-07.")])
     closes_on = DateField("Last day", validators=[InputRequired("Choose the last day, like 2026-12-11.")])
+
+    today = None  # the school's date, set by the view
+
+    def validate_closes_on(self, field):
+        if self.today and field.data is not None and field.data < self.today:
+            raise ValidationError("That day has passed: choose days to come.")

@@ -1,15 +1,14 @@
 """The governors' report: numbers only, for a fixed half-term, term or school year, as a page with charts and as CSV."""
 
-from datetime import datetime, timezone
-
 from flask import Blueprint, Response, g, render_template, request
 from markupsafe import Markup
 
-from worrybox import clock, periods, report
+from worrybox import periods, report
 from worrybox.audit import audit
 from worrybox_web import get_db
 
 from .auth import allowed
+from .common import school_today
 
 bp = Blueprint("reports", __name__)
 
@@ -18,19 +17,15 @@ ONLY_FIXED_PERIODS = ("A report covers a half-term, a term or a school year, cho
 UNKNOWN_PERIOD = "That period is not one a report can cover. Choose one from the list."
 
 
-def _today():
-    return clock.school_time(get_db(), datetime.now(timezone.utc)).date()
-
-
 def _period():
     """The fixed period asked for (this half-term when none is), or (None, a kind message) when it is refused."""
     if "start" in request.args or "end" in request.args:
         return None, ONLY_FIXED_PERIODS
     key = request.args.get("period", "")
     if not key:
-        return periods.containing(_today(), "half-term"), None
+        return periods.containing(school_today(), "half-term"), None
     period = periods.period_by_key(key)
-    if period is None or period not in periods.choices(_today()):
+    if period is None or period not in periods.choices(school_today()):
         return None, UNKNOWN_PERIOD
     return period, None
 
@@ -39,7 +34,7 @@ def _period():
 @allowed("read_the_governors_report")
 def governor_report():
     period, refused = _period()
-    choices = periods.choices(_today())
+    choices = periods.choices(school_today())
     if refused:
         return render_template("console/report.html", report=None, choices=choices, message=refused), 400
     result = report.governor_report(get_db(), period)

@@ -1,25 +1,18 @@
 """The "How safe do you feel?" survey in the console: open it for some days, and read the results in numbers."""
 
-from datetime import datetime, timezone
+from flask import Blueprint, g, render_template, request, url_for
 
-from flask import Blueprint, g, redirect, render_template, request, url_for
-
-from worrybox import clock, periods, report, survey
-from worrybox.audit import audit
-from worrybox.db import write_transaction
+from worrybox import periods, report, survey
 from worrybox.roster import class_names
-from worrybox_web import form_problem, get_db
+from worrybox_web import get_db
+from worrybox_web.errors import error_page
 
 from .auth import allowed
-from .common import ID, button_expired
+from .common import ID, WORRY_BUTTON_EXPIRED, Refused, save, school_today
 from .forms import ButtonForm, SurveyWindowForm
 from .permissions import may
 
 bp = Blueprint("survey", __name__)
-
-
-def _today():
-    return clock.school_time(get_db(), datetime.now(timezone.utc)).date()
 
 
 def _results(term):
@@ -45,7 +38,7 @@ def _results(term):
 
 
 def _page(form=None, status=200):
-    today = _today()
+    today = school_today()
     choices = [p for p in periods.choices(today) if p.kind == "term"]
     term = periods.period_by_key(request.args.get("term", "")) if request.method == "GET" else None
     if term not in choices:
@@ -67,31 +60,23 @@ def survey_page():
 @allowed("open_the_survey")
 def open_survey():
     form = SurveyWindowForm()
-    status = form_problem(form, "That page had expired. Your dates are still here: press Open again.")
-    if not status and form.closes_on.data < _today():
-        form.closes_on.errors = ["That day has passed: choose days to come."]
-        status = 422
-    if status:
-        return _page(form, status)
-    db = get_db()
-    try:
-        with write_transaction(db):
+    form.today = school_today()
+
+    def change(db):
+        try:
             window_id = survey.open_window(db, form.opens_on.data, form.closes_on.data, g.staff.id)
-            audit(db, "setting_changed", staff_id=g.staff.id, detail="survey %d open %s to %s" % (
-                window_id, form.opens_on.data, form.closes_on.data))
-    except ValueError as problem:
-        form.closes_on.errors = [str(problem)]
-        return _page(form, 422)
-    return redirect(url_for("survey.survey_page"), 303)
+        except ValueError as problem:
+            form.closes_on.errors = [str(problem)]
+            raise Refused(lambda: _page(form, 422))
+        return "survey %d open %s to %s" % (window_id, form.opens_on.data, form.closes_on.data)
+    return save(form, lambda status: _page(form, status), change, url_for("survey.survey_page"),
+                "The survey is open at the kiosk on those days.", event="settings_changed",
+                expired="That page had expired. Your dates are still here: press Open again.")
 
 
 @bp.post("/survey/windows/<%s:window_id>/close" % ID)
 @allowed("open_the_survey")
 def close_survey(window_id):
-    if button_expired():
-        return _page(status=400)
-    db = get_db()
-    with write_transaction(db):
-        if survey.close_window(db, window_id):
-            audit(db, "setting_changed", staff_id=g.staff.id, detail="survey %d closed" % window_id)
-    return redirect(url_for("survey.survey_page"), 303)
+    return save(ButtonForm(), lambda status: error_page(status, WORRY_BUTTON_EXPIRED),
+                lambda db: "survey %d closed" % window_id if survey.close_window(db, window_id) else None,
+                url_for("survey.survey_page"), "The survey is closed.", event="settings_changed")

@@ -2,21 +2,18 @@
 
 from datetime import datetime, timezone
 
-from flask import Blueprint, g, redirect, render_template, url_for
+from flask import Blueprint, g, render_template, url_for
 
 from worrybox import escalation, patterns, roster
-from worrybox.audit import audit
-from worrybox.db import write_transaction
-from worrybox_web import form_problem, get_db, get_pupil_keys
+from worrybox_web import get_db, get_pupil_keys
 from worrybox_web.errors import error_page
 
 from .auth import allowed
 from .forms import ButtonForm, PatternRuleForm
 from .permissions import may
-from .common import ID, WORRY_BUTTON_EXPIRED, button_expired
+from .common import ID, WORRY_BUTTON_EXPIRED, save
 
 bp = Blueprint("watch", __name__)
-
 
 
 def _watch_list():
@@ -53,26 +50,20 @@ def children_to_watch():
 @allowed("choose_pattern_rules")
 def add_rule():
     form = PatternRuleForm()
-    status = form_problem(form, "That page had expired. Your rule is still here: press Add again.")
-    if status:
-        return _page(form, status)
-    db = get_db()
-    with write_transaction(db):
+
+    def change(db):
         rule_id = patterns.add_rule(db, form.kind.data, form.at_least.data, form.window_days.data,
                                     topic=form.topic.data or None, staff_id=g.staff.id)
-        audit(db, "setting_changed", staff_id=g.staff.id, detail="pattern rule added: %s" % patterns.describe_rule(
-            db, rule_id))
-    return redirect(url_for("watch.children_to_watch"), 303)
+        return "pattern rule added: %s" % patterns.describe_rule(db, rule_id)
+    return save(form, lambda status: _page(form, status), change, url_for("watch.children_to_watch"),
+                "Rule added.", event="settings_changed",
+                expired="That page had expired. Your rule is still here: press Add again.")
 
 
 @bp.post("/watch/rules/<%s:rule_id>/remove" % ID)
 @allowed("choose_pattern_rules")
 def remove_rule(rule_id):
-    if button_expired():
-        return error_page(400, WORRY_BUTTON_EXPIRED)
-    db = get_db()
-    with write_transaction(db):
-        if patterns.remove_rule(db, rule_id):
-            audit(db, "setting_changed", staff_id=g.staff.id,
-                  detail="pattern rule removed: %s" % patterns.describe_rule(db, rule_id))
-    return redirect(url_for("watch.children_to_watch"), 303)
+    return save(ButtonForm(), lambda status: error_page(status, WORRY_BUTTON_EXPIRED),
+                lambda db: "pattern rule removed: %s" % patterns.describe_rule(db, rule_id)
+                if patterns.remove_rule(db, rule_id) else None,
+                url_for("watch.children_to_watch"), "Rule removed.", event="settings_changed")

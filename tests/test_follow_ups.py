@@ -6,7 +6,7 @@ import pytest
 
 from helpers import (DSL_PASSWORD, OTHER_TEACHER_EMAIL, OTHER_TEACHER_PASSWORD, TEACHER_EMAIL, TEACHER_PASSWORD,
                       ConsoleHelper, csrf_token)
-from worrybox import followups, keys, periods, report
+from worrybox import followups, keys, periods, report, staff
 
 WHAT = "ACTION-CANARY ring mum about the bruise"
 
@@ -40,7 +40,8 @@ def test_an_overdue_action_shows_on_its_owners_first_page_and_the_dsls(worry, db
     assert WHAT not in other.get("/actions").get_data(as_text=True)
     # Done: it leaves every first page, and the chronology says who did it.
     page = teacher.get("/actions").get_data(as_text=True)
-    assert teacher.post("/actions/1/done", data={"csrf_token": csrf_token(page)}).status_code == 303
+    done = teacher.post("/actions/1/done", data={"csrf_token": csrf_token(page)}, follow_redirects=True)
+    assert "Action marked done." in done.get_data(as_text=True)
     assert "overdue action" not in teacher.get("/").get_data(as_text=True)
     assert "overdue action" not in dsl.get("/").get_data(as_text=True)
     worry_page = dsl.get("/worries/%d" % worry).get_data(as_text=True)
@@ -55,10 +56,24 @@ def test_an_action_is_added_from_the_worry_page_and_a_past_due_date_is_refused_k
     assert refused.status_code == 422
     assert "That day has passed" in refused.get_data(as_text=True) and WHAT in refused.get_data(as_text=True)
     data["due_on"] = (date.today() + timedelta(days=3)).isoformat()
-    assert console.post("/worries/%d/actions" % worry, data=data).status_code == 303
+    added = console.post("/worries/%d/actions" % worry, data=data, follow_redirects=True)
+    assert "Action added." in added.get_data(as_text=True)
     assert db.execute("SELECT owner_id, due_on FROM follow_ups").fetchall() == [(_teacher_id(db), data["due_on"])]
     assert WHAT.encode() not in db.execute("SELECT sealed_note FROM actions WHERE action = 'follow_up'").fetchone()[0]
     assert db.execute("SELECT count(*) FROM audit_log WHERE event = 'follow_up_added'").fetchone()[0] == 1
+
+
+def test_an_action_for_someone_removed_meanwhile_is_refused_kindly_and_keeps_what_was_typed(worry, staff_member,
+                                                                                              console, db):
+    staff_member.login()
+    page = console.get("/worries/%d" % worry).get_data(as_text=True)
+    staff.remove_staff(db, _teacher_id(db))  # school IT removes the teacher while the DSL is typing
+    refused = console.post("/worries/%d/actions" % worry, data={
+        "csrf_token": csrf_token(page), "owner": str(_teacher_id(db)),
+        "due_on": (date.today() + timedelta(days=3)).isoformat(), "what": WHAT})
+    assert refused.status_code == 422
+    assert "Choose who will do it." in refused.get_data(as_text=True) and WHAT in refused.get_data(as_text=True)
+    assert db.execute("SELECT count(*) FROM follow_ups").fetchone()[0] == 0
 
 
 def test_a_referral_goes_into_the_chronology_sealed_and_is_counted_in_the_report(worry, staff_member, console, db):
@@ -66,12 +81,14 @@ def test_a_referral_goes_into_the_chronology_sealed_and_is_counted_in_the_report
     page = console.get("/worries/%d" % worry).get_data(as_text=True)
     response = console.post("/worries/%d/referrals" % worry, data={
         "csrf_token": csrf_token(page), "agency": "social_care", "referred_on": date.today().isoformat(),
-        "reference": "REF-CANARY-42"})
-    assert response.status_code == 303
+        "reference": "REF-CANARY-42"}, follow_redirects=True)
+    assert "Referral recorded." in response.get_data(as_text=True)
     worry_page = console.get("/worries/%d" % worry).get_data(as_text=True)
     assert "referred to Children&#39;s social care" in worry_page and "REF-CANARY-42" in worry_page
     assert b"REF-CANARY-42" not in db.execute("SELECT sealed_note FROM actions WHERE action LIKE 'referral:%'").fetchone()[0]
-    console.post("/referrals/1/outcome", data={"csrf_token": csrf_token(worry_page), "outcome": "OUTCOME-CANARY s17"})
+    saved = console.post("/referrals/1/outcome", data={"csrf_token": csrf_token(worry_page),
+                                                       "outcome": "OUTCOME-CANARY s17"}, follow_redirects=True)
+    assert "Outcome saved." in saved.get_data(as_text=True)
     assert "OUTCOME-CANARY s17" in console.get("/worries/%d" % worry).get_data(as_text=True)
     result = report.governor_report(db, periods.containing(date.today(), "half-term"))
     referrals = next(s for s in result.sections if s.key == "referrals")

@@ -77,8 +77,9 @@ def test_a_rule_the_dsl_adds_counts_from_then_on_and_children_to_watch_lists_who
     page = console.get("/watch").get_data(as_text=True)
     assert "3 staff concerns in 30 days" in page and "Amira Qureshi" in page
     response = console.post("/watch/rules", data={"csrf_token": csrf_token(page), "at_least": "4",
-                                                  "kind": "visits", "topic": "", "window_days": "7"})
-    assert response.status_code == 303
+                                                  "kind": "visits", "topic": "", "window_days": "7"},
+                            follow_redirects=True)
+    assert "Rule added." in response.get_data(as_text=True)
     assert [rule.words for rule in patterns.rules(db)][-1] == "4 visits in 7 days"
     refused = console.post("/watch/rules", data={"csrf_token": csrf_token(page), "at_least": "1", "kind": "worries",
                                                  "topic": "home", "window_days": "400"})

@@ -35,8 +35,11 @@ def test_the_dsl_opens_the_survey_and_reads_results_by_class_disclosure_controll
                                                      "closes_on": (TODAY + timedelta(days=60)).isoformat()})
     assert response.status_code == 422 and "up to 31 days" in response.get_data(as_text=True)
     response = console.post("/survey/windows", data={"csrf_token": csrf_token(page), "opens_on": TODAY.isoformat(),
-                                                     "closes_on": (TODAY + timedelta(days=4)).isoformat()})
-    assert response.status_code == 303
+                                                     "closes_on": (TODAY + timedelta(days=4)).isoformat()},
+                            follow_redirects=True)
+    assert "The survey is open at the kiosk on those days." in response.get_data(as_text=True)
+    assert db.execute("SELECT detail FROM audit_log WHERE event = 'settings_changed'").fetchall()[-1][0].startswith(
+        "survey 1 open")
     _answer(db, 7, "4B")
     _answer(db, 2, "5C", answer="no")
     page = console.get("/survey").get_data(as_text=True)

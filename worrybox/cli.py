@@ -93,7 +93,7 @@ def add_staff(data_dir, email, name, role, class_name, password_file, by_email, 
     password = _password(password_file, "Password for %s" % email)
     try:
         create_staff(db, email, name, role, password, class_name=class_name, team_keys=team_keys,
-                     by_staff_id=find_staff_id(db, by_email) if by_email else None)
+                     by_staff_id=_by_staff_id(db, by_email, recovery_code_file))
     except AccountError as exc:
         raise click.ClickException(str(exc))
     except certify.NoSigningKey as exc:
@@ -104,7 +104,9 @@ def add_staff(data_dir, email, name, role, class_name, password_file, by_email, 
                    "worrybox approve-staff --email %s --by DSL_EMAIL" % email)
 
 
-def _unlock_team_keys(db, by_email, by_password_file, recovery_code_file) -> dict[str, bytes]:
+def _unlock_team_keys(db, by_email, by_password_file, recovery_code_file,
+                      who="A DSL or deputy needs the team key") -> dict[str, bytes]:
+    """The team keys, unlocked with the recovery code or by a DSL or deputy (--by); who says who may do this."""
     if recovery_code_file:
         try:
             team = keys.unlock_team_with_recovery(db, _read_password_file(recovery_code_file))
@@ -112,8 +114,8 @@ def _unlock_team_keys(db, by_email, by_password_file, recovery_code_file) -> dic
             raise click.ClickException("That recovery code does not open the team key.")
         return team
     if not by_email:
-        raise click.ClickException("A DSL or deputy needs the team key: give --by EMAIL and --by-password-file "
-                                   "of an existing DSL, or --recovery-code-file.")
+        raise click.ClickException("%s: give --by EMAIL and --by-password-file of a DSL or deputy, or "
+                                   "--recovery-code-file." % who)
     by_id = _staff_id_or_fail(db, by_email)
     password = _read_password_file(by_password_file) if by_password_file else \
         click.prompt("Password for %s" % by_email, hide_input=True)
@@ -125,6 +127,11 @@ def _unlock_team_keys(db, by_email, by_password_file, recovery_code_file) -> dic
     if not team:
         raise click.ClickException("%s does not hold the team key." % by_email)
     return team
+
+
+def _by_staff_id(db, by_email, recovery_code_file) -> int | None:
+    """Who the audit log names for a change made --by a DSL; nobody when it was made with the recovery code."""
+    return None if recovery_code_file or not by_email else find_staff_id(db, by_email)
 
 
 def _staff_id_or_fail(db, email) -> int:
@@ -156,12 +163,10 @@ def approve_staff_command(data_dir, email, by_email, by_password_file, recovery_
     """Approve an account so it receives worries (a DSL or deputy, --by, or the recovery code); audited."""
     db = _open(data_dir)
     staff_id = _staff_id_or_fail(db, email)
-    if not (by_email or recovery_code_file):
-        raise click.ClickException("Only the safeguarding team approves: give --by EMAIL and --by-password-file of "
-                                   "a DSL or deputy, or --recovery-code-file.")
-    team_keys = _unlock_team_keys(db, by_email, by_password_file, recovery_code_file)
+    team_keys = _unlock_team_keys(db, by_email, by_password_file, recovery_code_file,
+                                  who="Only the safeguarding team approves")
     try:
-        staff.approve_staff(db, staff_id, team_keys, by_staff_id=find_staff_id(db, by_email) if by_email else None)
+        staff.approve_staff(db, staff_id, team_keys, by_staff_id=_by_staff_id(db, by_email, recovery_code_file))
     except AccountError as exc:
         raise click.ClickException(str(exc))
     except certify.NoSigningKey as exc:
@@ -200,14 +205,12 @@ def reset_password_command(data_dir, email, password_file, by_email, by_password
     """Give a member of staff a new password and a new key; a DSL (--by) re-wraps the team key to it."""
     db = _open(data_dir)
     staff_id = _staff_id_or_fail(db, email)
-    if not (by_email or recovery_code_file):
-        raise click.ClickException("A DSL resets passwords: give --by EMAIL and --by-password-file of a DSL, "
-                                   "or --recovery-code-file.")
-    team_keys = _unlock_team_keys(db, by_email, by_password_file, recovery_code_file)
+    team_keys = _unlock_team_keys(db, by_email, by_password_file, recovery_code_file,
+                                  who="A DSL or deputy resets passwords")
     password = _password(password_file, "New password for %s" % email)
     try:
         staff.reset_password(db, staff_id, password, team_keys=team_keys,
-                             by_staff_id=None if recovery_code_file else find_staff_id(db, by_email))
+                             by_staff_id=_by_staff_id(db, by_email, recovery_code_file))
     except AccountError as exc:
         raise click.ClickException(str(exc))
     click.echo("Reset the password of %s, with a new personal key. Worries sealed only to their old key stay "
@@ -224,7 +227,7 @@ def rotate_team_key_command(data_dir, by_email, by_password_file, recovery_code_
     team_keys = _unlock_team_keys(db, by_email, by_password_file, recovery_code_file)
     try:
         code, _key_id, _private = staff.rotate_team_key(
-            db, team_keys, by_staff_id=None if recovery_code_file else find_staff_id(db, by_email))
+            db, team_keys, by_staff_id=_by_staff_id(db, by_email, recovery_code_file))
     except ValueError as exc:
         if "certified" in str(exc):
             raise click.ClickException("No approved DSL or deputy would hold the new key, so nothing was changed. "
@@ -397,33 +400,32 @@ def two_factor_group():
     """Two-factor sign-in for staff: required for the DSL and deputies unless switched off."""
 
 
-@two_factor_group.command("require")
-@data_dir_option
-def two_factor_require(data_dir):
-    """Require a code from a phone, as well as a password, for every DSL and deputy (the default)."""
+def _require_two_factor(data_dir, required: bool, done: str) -> None:
     from . import two_factor
     from .audit import audit
 
     db = _open(data_dir)
     with write_transaction(db):
-        two_factor.set_school_requirement(db, True)
-        audit(db, "settings_changed", detail="two-factor sign-in required")
-    click.echo("Two-factor sign-in is required for the DSL and deputies. Anyone not set up yet is asked at "
-               "their next sign-in.")
+        two_factor.set_school_requirement(db, required)
+        audit(db, "settings_changed", detail="two-factor sign-in required" if required
+              else "two-factor sign-in switched off")
+    click.echo(done)
+
+
+@two_factor_group.command("require")
+@data_dir_option
+def two_factor_require(data_dir):
+    """Require a code from a phone, as well as a password, for every DSL and deputy (the default)."""
+    _require_two_factor(data_dir, True, "Two-factor sign-in is required for the DSL and deputies. Anyone not set "
+                                        "up yet is asked at their next sign-in.")
 
 
 @two_factor_group.command("off")
 @data_dir_option
 def two_factor_off(data_dir):
     """Let the DSL and deputies sign in without a code (not for a real school: `worrybox check` flags it)."""
-    from . import two_factor
-    from .audit import audit
-
-    db = _open(data_dir)
-    with write_transaction(db):
-        two_factor.set_school_requirement(db, False)
-        audit(db, "settings_changed", detail="two-factor sign-in switched off")
-    click.echo("Two-factor sign-in is off, except for staff who have set it up. `worrybox check` will say so.")
+    _require_two_factor(data_dir, False, "Two-factor sign-in is off, except for staff who have set it up. "
+                                         "`worrybox check` will say so.")
 
 
 @two_factor_group.command("reset")
