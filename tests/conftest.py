@@ -5,6 +5,7 @@ real servers) is in helpers.py: tests import that, never this file.
 """
 
 import shutil
+from datetime import datetime, timezone
 
 import pytest
 from argon2 import PasswordHasher
@@ -13,7 +14,7 @@ from helpers import (DSL_EMAIL, DSL_PASSWORD, OTHER_TEACHER_EMAIL, OTHER_TEACHER
                      TEACHER_PASSWORD, ConsoleHelper, KioskHelper, Server)
 from kiosk import create_app as create_kiosk
 from staff_console import create_app as create_console
-from worrybox import keys, opening, roster, two_factor
+from worrybox import clock, keys, opening, roster, two_factor
 from worrybox.config import Paths
 from worrybox.new_school import init_school
 from worrybox.school import open_school, pupil_keys
@@ -95,6 +96,12 @@ def db(data_dir):
     connection = open_school(Paths(data_dir))
     yield connection
     connection.close()
+
+
+@pytest.fixture
+def today(db):
+    """Today where the school is, as the apps count it (a run that crosses midnight asks again)."""
+    return clock.school_time(db, datetime.now(timezone.utc)).date()
 
 
 @pytest.fixture

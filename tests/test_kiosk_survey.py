@@ -2,7 +2,7 @@
 language, by touch alone and without JavaScript."""
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,27 +11,24 @@ from playwright.sync_api import sync_playwright
 from helpers import CHROMIUM, CHROMIUM_ARGS, ConsoleHelper, csrf_token, free_port, gunicorn_app, url
 from worrybox import survey
 
-TODAY = date.today()
+def _open(db, today):
+    survey.open_window(db, today - timedelta(days=1), today + timedelta(days=3), 1)
 
 
-def _open(db):
-    survey.open_window(db, TODAY - timedelta(days=1), TODAY + timedelta(days=3), 1)
-
-
-def test_the_start_screen_offers_the_survey_only_while_it_is_open(db, kiosk):
+def test_the_start_screen_offers_the_survey_only_while_it_is_open(db, today, kiosk):
     assert 'href="/survey"' not in kiosk.get("/").get_data(as_text=True)
     assert "survey is closed" in kiosk.get("/survey").get_data(as_text=True)
-    _open(db)
+    _open(db, today)
     assert 'href="/survey"' in kiosk.get("/").get_data(as_text=True)
 
 
-def test_one_response_per_visit_keeping_only_the_day_and_class(db, kiosk):
-    _open(db)
+def test_one_response_per_visit_keeping_only_the_day_and_class(db, today, kiosk):
+    _open(db, today)
     page = kiosk.get("/survey").get_data(as_text=True)
     answers = {"csrf_token": csrf_token(page), "class_name": "4B", "safe_in_toilets": "no", "safe_online": "yes"}
     assert kiosk.post("/survey", data=answers).status_code == 303
     assert "already answered" in kiosk.post("/survey", data=answers).get_data(as_text=True)
-    assert db.execute("SELECT answered_on, class_name FROM survey_responses").fetchall() == [(TODAY.isoformat(), "4B")]
+    assert db.execute("SELECT answered_on, class_name FROM survey_responses").fetchall() == [(today.isoformat(), "4B")]
     kiosk.get("/end-visit")  # the next child
     page = kiosk.get("/survey").get_data(as_text=True)
     bad = kiosk.post("/survey", data={"csrf_token": csrf_token(page), "class_name": "", "safe_online": "maybe",
@@ -41,9 +38,9 @@ def test_one_response_per_visit_keeping_only_the_day_and_class(db, kiosk):
     assert db.execute("SELECT count(*) FROM survey_responses").fetchone()[0] == 1
 
 
-def test_a_secondary_tablet_asks_about_staff_not_grown_ups(db, kiosk_app):
+def test_a_secondary_tablet_asks_about_staff_not_grown_ups(db, today, kiosk_app):
     from worrybox import tablets
-    _open(db)
+    _open(db, today)
     tablets.add_tablet(db, "Sixth form")
     tablets.set_age_group(db, "Sixth form", "secondary")
     client = kiosk_app.test_client()
@@ -56,8 +53,8 @@ def test_a_secondary_tablet_asks_about_staff_not_grown_ups(db, kiosk_app):
 @pytest.mark.slow
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="run `make test`: it installs Chromium")
 def test_a_survey_answered_in_punjabi_by_touch_with_javascript_off_shows_in_the_results_by_class(
-        data_dir, db, console_app):
-    _open(db)
+        data_dir, db, today, console_app):
+    _open(db, today)
     port = free_port()
     server = gunicorn_app("kiosk", data_dir, port, workers=1)
     try:
@@ -85,7 +82,7 @@ def test_a_survey_answered_in_punjabi_by_touch_with_javascript_off_shows_in_the_
             browser.close()
     finally:
         server.stop()
-    by_class = survey.counts(db, TODAY, TODAY, "4B")
+    by_class = survey.counts(db, today, today, "4B")
     assert by_class["safe_in_class"]["yes"] == 1 and by_class["safe_in_toilets"]["no"] == 1
     assert db.execute("SELECT language, class_name FROM survey_responses").fetchall() == [("pa", "4B")]
     # And the DSL sees it by class (one answer: hidden as "fewer than 5", never a number that picks a child out).
