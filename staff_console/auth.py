@@ -28,6 +28,8 @@ SIGN_IN_FAILED = ("We could not sign you in with that email and password. After 
 # from one address), so a flood of sign-ins cannot take every one of the console's threads. They run in two
 # threads of their own at a lower CPU priority, so the console keeps answering everyone else meanwhile.
 HASHING = threading.BoundedSemaphore(2)
+# Sign-ins checking or waiting for a turn: half the console's threads (deploy/gunicorn_console.conf.py), at most.
+SIGN_IN_PLACES = 4
 HASHING_WAIT_SECONDS = 1.0
 
 
@@ -41,6 +43,9 @@ def _lower_this_threads_priority():
 _password_checkers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="password-check",
                                         initializer=_lower_this_threads_priority)
 BUSY = "The console is busy checking other sign-ins. Please wait a moment and try again."
+BUSY_PAGE = ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Please wait</title></head>"
+             "<body><main><h1>Please wait</h1><p>%s Then <a href=\"/login\">sign in again</a>.</p></main></body>"
+             "</html>" % BUSY)
 FLOOD_PAGE = ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Please wait</title></head>"
               "<body><main><h1>Please wait</h1><p>There have been several sign-in tries from this computer. "
               "Please wait a little, then <a href=\"/login\">try again</a>. (This does not stop anyone signing in "
@@ -98,16 +103,23 @@ class SignInGate:
         self._lock = threading.Lock()
         self._signing_in_from: set[str] = set()
         self._waiting_until: dict[str, float] = {}  # time.monotonic() values
+        self._places_taken = 0
 
     def __call__(self, environ, start_response):
         if environ.get("REQUEST_METHOD") == "POST" and environ.get("PATH_INFO") == "/login":
             wait = self.must_wait(environ.get("REMOTE_ADDR") or "unknown")
             if wait:
-                headers = [("Content-Type", "text/html; charset=utf-8"), ("Retry-After", str(wait)),
-                           ("Cache-Control", "no-store"), *SECURITY_HEADERS.items()]
-                start_response("429 Too Many Requests", headers)
-                return [FLOOD_PAGE.encode("utf-8")]
+                return self._plain_page(start_response, "429 Too Many Requests", wait, FLOOD_PAGE)
+            if self._places_taken >= SIGN_IN_PLACES:  # read without the lock: the slot itself checks again
+                return self._plain_page(start_response, "503 Service Unavailable", 2, BUSY_PAGE)
         return self.app(environ, start_response)
+
+    @staticmethod
+    def _plain_page(start_response, status, retry_after, page):
+        headers = [("Content-Type", "text/html; charset=utf-8"), ("Retry-After", str(retry_after)),
+                   ("Cache-Control", "no-store"), *SECURITY_HEADERS.items()]
+        start_response(status, headers)
+        return [page.encode("utf-8")]
 
     def must_wait(self, address: str) -> int:
         """Seconds an address must still wait before its next sign-in (1 while one of its sign-ins is running)."""
@@ -132,7 +144,12 @@ class SignInGate:
 
     @contextlib.contextmanager
     def password_check_slot(self, address: str):
-        """Take one of the few places for a password check: yield a function that runs one, or None if none is free."""
+        """Take one of the few places for a password check: yield a function that runs one, or None if none is free.
+
+        Two checks run at once and two more sign-ins may wait up to a second for a turn; any other is told at once
+        that the console is busy. So sign-ins from many computers never hold more than four of the console's eight
+        threads, and everyone else's pages keep coming.
+        """
         with self._lock:
             busy_here = address in self._signing_in_from
             if not busy_here:
@@ -141,13 +158,23 @@ class SignInGate:
             yield None
             return
         try:
-            if not HASHING.acquire(timeout=HASHING_WAIT_SECONDS):
+            with self._lock:
+                placed = self._places_taken < SIGN_IN_PLACES
+                self._places_taken += placed
+            if not placed:
                 yield None
                 return
             try:
-                yield _run_password_check
+                if not HASHING.acquire(timeout=HASHING_WAIT_SECONDS):
+                    yield None
+                    return
+                try:
+                    yield _run_password_check
+                finally:
+                    HASHING.release()
             finally:
-                HASHING.release()
+                with self._lock:
+                    self._places_taken -= 1
         finally:
             with self._lock:
                 self._signing_in_from.discard(address)
