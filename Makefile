@@ -66,8 +66,11 @@ screenshots: install browser
 run: install-run
 	$(BIN)/worrybox demo --data-dir ./demo-data $(DEMO_OPTIONS)
 
+# Most tests wait on one core (Argon2, Chromium, gunicorn): one worker per core halves the run on 2 cores. Tests
+# that time an answer run afterwards, by themselves, so nothing else shares the machine while they measure.
 test: install browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile -m "not alone"
+	$(BIN)/python -m pytest -m alone
 
 # Not part of `make test`: serves the apps under gunicorn on 127.0.0.1, loads them with wrk and the kiosk in a
 # throttled Chromium (~7 minutes).

@@ -3,6 +3,7 @@
 import re
 import time
 
+import pytest
 import requests
 from playwright.sync_api import expect, sync_playwright
 
@@ -20,6 +21,7 @@ def _post_urgent(kiosk_port):
     assert response.status_code == 303
 
 
+@pytest.mark.slow  # gunicorn and Chromium
 def test_an_urgent_worry_appears_on_the_dsls_open_untouched_queue_within_5_seconds(data_dir):
     kiosk_port, console_port = free_port(), free_port()
     kiosk = gunicorn_app("kiosk", data_dir, kiosk_port, workers=1)
@@ -87,6 +89,7 @@ def test_im_dealing_with_it_acknowledges_for_everyone_with_who_and_when(child, s
     assert again.status_code == 409
 
 
+@pytest.mark.slow  # gunicorn and Chromium
 def test_the_red_button_on_the_help_page_is_red(data_dir):
     port = free_port()
     kiosk = gunicorn_app("kiosk", data_dir, port, workers=1)

@@ -6,6 +6,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from helpers import DSL_PASSWORD, csrf_token
 
 from worrybox import keys, opening, sealing, worries
@@ -114,6 +116,7 @@ OPENING_NAMES = ("open_sealed", "unwrap_with_private", "unwrap_with_passphrase",
 OPENING_CODE = ("SUITE.decrypt", "from_seed_bytes", "from_private_bytes", "hash_secret_raw")
 
 
+@pytest.mark.slow  # a fresh Python process
 def test_kiosk_process_cannot_unwrap_a_key_or_open_a_worry_after_serving_one(data_dir):
     script = textwrap.dedent("""
         import inspect, json, re, sys
@@ -144,6 +147,7 @@ def test_kiosk_process_cannot_unwrap_a_key_or_open_a_worry_after_serving_one(dat
     assert opening_code == [], "a module the kiosk loaded holds code that opens a seal or builds a private key"
 
 
+@pytest.mark.slow  # a fresh Python process
 def test_core_imports_no_flask_wtforms_or_babel():
     script = textwrap.dedent("""
         import importlib, pkgutil, sys, worrybox
