@@ -73,7 +73,7 @@ test: install browser
 	$(BIN)/python -m pytest -m alone
 
 # Not part of `make test`: serves the apps under gunicorn on 127.0.0.1, loads them with wrk and the kiosk in a
-# throttled Chromium (~7 minutes).
+# throttled Chromium (~6 minutes).
 bench: install
 	@command -v wrk >/dev/null || apt-get install -y wrk || (apt-get update && apt-get install -y wrk)
 	@command -v chromium >/dev/null || $(MAKE) browser
