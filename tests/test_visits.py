@@ -129,6 +129,5 @@ def test_alert_text_names_no_child_and_quotes_no_worry(db):
 
 
 def test_the_threshold_check_uses_the_pupil_index(db):
-    plan = db.execute("EXPLAIN QUERY PLAN SELECT count(*) FROM visits WHERE pupil_ref = ? AND at > ? AND at <= ?",
-                      ["a", "b", "c"]).fetchall()
+    plan = db.execute("EXPLAIN QUERY PLAN " + escalation.VISITS_IN_WINDOW_SQL, ["a", "b", "c"]).fetchall()
     assert "visits_by_pupil" in " ".join(str(step) for step in plan)

@@ -32,12 +32,13 @@ def visit_rule(db) -> tuple[int, int]:
     return threshold, window_days
 
 
+# A pupil's visits in a window (parameters: pupil_ref, start, end); the (pupil_ref, at) index answers it.
+VISITS_IN_WINDOW_SQL = "SELECT count(*) FROM visits WHERE pupil_ref = ? AND at > ? AND at <= ?"
+
+
 def visits_in_window(db, pupil_ref: str, at: datetime, window_days: int) -> int:
     """Count a pupil's visits in the window ending at `at` (uses the (pupil_ref, at) index)."""
-    return db.execute(
-        "SELECT count(*) FROM visits WHERE pupil_ref = ? AND at > ? AND at <= ?",
-        [pupil_ref, iso(at - timedelta(days=window_days)), iso(at)],
-    ).fetchone()[0]
+    return db.execute(VISITS_IN_WINDOW_SQL, [pupil_ref, iso(at - timedelta(days=window_days)), iso(at)]).fetchone()[0]
 
 
 def record_visit(db, pupil_ref: str, at: datetime, kind: str, worry_id: int | None = None,
