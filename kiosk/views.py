@@ -4,6 +4,7 @@ import secrets
 
 from flask import Blueprint, abort, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from worrybox import roster, tablets, throttle, worries
 from worrybox.choices import FEELINGS, PLACES, TALK_TO, TOPICS
@@ -253,9 +254,10 @@ def _move(form, step, go, class_name):
 
 def _send(form, urgent, class_name, step):
     """Post the worry: from "Send now" on any step, or with every field in one request."""
-    button = _("Get help now") if urgent else _("Send my worry")
-    status = form_problem(form, _("This page was open for a long time, so we refreshed it. "
-                                  "Your worry is still here: please press “%(button)s” again.", button=button))
+    # Translated only if it is shown: most posts are fine, and translating costs a twentieth of a post.
+    button = _l("Get help now") if urgent else _l("Send my worry")
+    status = form_problem(form, _l("This page was open for a long time, so we refreshed it. "
+                                   "Your worry is still here: please press “%(button)s” again.", button=button))
 
     def again(status, where=None):
         if urgent:

@@ -344,3 +344,14 @@ def test_nginx_lets_only_the_schools_own_networks_reach_the_kiosk():
     assert geo and re.search(r"default\s+0;", geo.group(1))
     kiosk_server = conf[conf.index("# The kiosk:"):conf.index("# The staff console:")]
     assert "if ($worrybox_school_network = 0) { return 403; }" in kiosk_server
+
+
+def test_an_expired_page_says_so_in_the_childs_language_naming_its_own_button(kiosk, child):
+    kiosk.get("/language/pl")
+    child.form()
+    expired = kiosk.post("/worry", data={"csrf_token": "IjEyMyI.forged.token", "text": "Nikt się ze mną nie bawi",
+                                         "feeling": "sad", "go": "send", "step": "send"})
+    page = expired.get_data(as_text=True)
+    assert expired.status_code == 400
+    assert "Twoje zmartwienie nadal tu jest: naciśnij jeszcze raz „Wyślij zmartwienie”." in page
+    assert "Nikt się ze mną nie bawi" in page
