@@ -61,7 +61,8 @@ def save(form, show_again, change, done_url, confirmation, event=None, expired=E
                     audit(db, event, staff_id=g.staff.id, detail=detail)
     except Refused as refusal:
         return refusal.show()
-    flash(confirmation)
+    if confirmation:  # None when the page it goes to says what was done
+        flash(confirmation)
     return redirect(done_url, 303)
 
 

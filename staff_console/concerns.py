@@ -1,22 +1,21 @@
 """Log a concern about a child: any member of staff, from a phone, in under a minute; sealed to the team key only."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
-from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import Blueprint, g, render_template, request, url_for
 from wtforms.fields.choices import SelectChoice
 
 from worrybox import clock, concerns, roster
 from worrybox.recipients import NoRecipients
-from worrybox_web import form_problem, get_db, get_pupil_keys
+from worrybox_web import get_db, get_pupil_keys
 
 from .auth import allowed
+from .common import Refused, save
 from .forms import ConcernForm
 
 bp = Blueprint("concerns", __name__)
 
-OLDEST = timedelta(days=366)
 NO_MATCH = "No child on the roster matches that. Try part of their first name, or their class (like 4B)."
-CHOOSE_CHILD = "Find the child and choose them."
 
 
 def concern_category(value):
@@ -61,31 +60,22 @@ def log_concern():
         if form.find.data and not found:
             form.find.errors = [NO_MATCH]
         return _page(form, found, searched=True)
-    status = form_problem(form, "That page had expired. What you wrote is still here: press Send again.")
-    if chosen is None:
-        form.pupil.errors = list(form.pupil.errors) + [CHOOSE_CHILD]
-        status = status or 422
-    happened = None
-    if form.happened_at.data:
-        happened = form.happened_at.data.replace(tzinfo=clock.school_zone(get_db()))
-        now = datetime.now(timezone.utc)
-        if happened > now + timedelta(minutes=5):
-            form.happened_at.errors = list(form.happened_at.errors) + ["That time has not come yet: say when it happened."]
-            status = status or 422
-        elif happened < now - OLDEST:
-            form.happened_at.errors = list(form.happened_at.errors) + ["Choose a time within the last year."]
-            status = status or 422
-    if status:
-        return _page(form, found, status)
-    ref, pupil = chosen
-    try:
-        concerns.log_concern(get_db(), g.staff.id, concerns.NewConcern(
-            pupil, ref, form.text.data, form.category.data, form.place.data or None, happened))
-    except NoRecipients:
-        form.form_errors.append("Concerns cannot be sealed right now, so nothing was sent; what you wrote is still "
-                                "here. Tell the safeguarding lead in person, and ask school IT to run 'worrybox check'.")
-        return _page(form, found, 503)
-    return redirect(url_for("concerns.concern_sent"), 303)
+    form.chosen, form.now = chosen, _now_in_school()
+
+    def change(db):
+        ref, pupil = chosen
+        happened = form.happened_at.data.replace(tzinfo=form.now.tzinfo)
+        try:
+            concerns.log_concern(db, g.staff.id, concerns.NewConcern(
+                pupil, ref, form.text.data, form.category.data, form.place.data or None, happened))
+        except NoRecipients:
+            form.form_errors.append("Concerns cannot be sealed right now, so nothing was sent; what you wrote is "
+                                    "still here. Tell the safeguarding lead in person, and ask school IT to run "
+                                    "'worrybox check'.")
+            raise Refused(lambda: _page(form, found, 503))
+    # The page it goes to says it was sent: no confirmation on top of it.
+    return save(form, lambda status: _page(form, found, status), change, url_for("concerns.concern_sent"), None,
+                expired="That page had expired. What you wrote is still here: press Send again.")
 
 
 @bp.get("/concern/sent")

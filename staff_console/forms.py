@@ -346,6 +346,25 @@ class ConcernForm(FlaskForm):
     happened_at = DateTimeLocalField("When?", format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
                                      validators=[InputRequired("Say when it happened, even roughly.")])
 
+    chosen = None  # (pseudonym, pupil) the view found on the roster for the chosen child, if any
+    now = None  # the school's time now, set by the view
+
+    def validate(self, extra_validators=None):
+        ok = super().validate(extra_validators)
+        if self.chosen is None:
+            self.pupil.errors = list(self.pupil.errors) + ["Find the child and choose them."]
+            ok = False
+        if self.happened_at.data and self.now is not None:
+            happened = self.happened_at.data.replace(tzinfo=self.now.tzinfo)
+            if happened > self.now + timedelta(minutes=5):
+                self.happened_at.errors = list(self.happened_at.errors) + ["That time has not come yet: say when it "
+                                                                           "happened."]
+                ok = False
+            elif happened < self.now - timedelta(days=366):
+                self.happened_at.errors = list(self.happened_at.errors) + ["Choose a time within the last year."]
+                ok = False
+        return ok
+
 
 # Actions to follow up and referrals ----------------------------------------------------------------
 
