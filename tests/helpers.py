@@ -1,6 +1,7 @@
 """What tests share, in one module: the template school's people, CSRF, a child at the kiosk, a member of staff
 signed in to the console, the `worrybox` command, and real servers on 127.0.0.1. Fixtures stay in conftest.py."""
 
+import contextlib
 import os
 import re
 import shutil
@@ -276,3 +277,16 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Flags for a sandboxed machine with no network: no first-run, no background calls home.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+
+
+@contextlib.contextmanager
+def chromium():
+    """Debian's Chromium under Playwright, with the flags above; closed when the block ends, pass or fail."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

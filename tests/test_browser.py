@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from helpers import CHROMIUM, CHROMIUM_ARGS, DSL_PASSWORD, ROOT, free_port, gunicorn_app, url
+from helpers import CHROMIUM, DSL_PASSWORD, ROOT, chromium, free_port, gunicorn_app, url
 from worrybox import casework, keys, mediators, tablets
 from worrybox.config import Paths
 from worrybox.db import set_setting
@@ -65,10 +65,8 @@ def kiosk_url(school):
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(params=list(SIZES))

@@ -4,17 +4,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
 
-from helpers import DSL_PASSWORD, free_port, gunicorn_app, url
+from helpers import CHROMIUM, DSL_PASSWORD, chromium, free_port, gunicorn_app, url
 from worrybox import casework, keys
 from worrybox.config import Paths
 from worrybox.school import open_school
 from worrybox.staff import create_staff
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 PHONE = {"width": 390, "height": 844}
 SUPERVISOR_EMAIL, SUPERVISOR_PASSWORD = "lunch@school.example", "lunchtime supervisor pw"
 CANARY = "PHONE-CANARY she was crying by the gate and would not say why"
@@ -45,8 +41,7 @@ def _fits_the_screen(page):
 
 def test_a_lunchtime_supervisor_logs_a_concern_on_a_phone_and_can_open_nothing(console_url):
     base, data_dir = console_url
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
         page = context.new_page()
         page.goto(base + "/login")
@@ -70,7 +65,6 @@ def test_a_lunchtime_supervisor_logs_a_concern_on_a_phone_and_can_open_nothing(c
             page.goto(base + path)
             assert CANARY not in page.content()
         assert page.goto(base + "/worries/1").status == 403
-        browser.close()
     db = open_school(Paths(data_dir))
     try:
         row = db.execute("SELECT id, concern_category, place FROM worries WHERE logged_by IS NOT NULL").fetchone()

@@ -6,9 +6,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
 
-from helpers import CHROMIUM, CHROMIUM_ARGS, ConsoleHelper, csrf_token, free_port, gunicorn_app, url
+from helpers import CHROMIUM, ConsoleHelper, chromium, csrf_token, free_port, gunicorn_app, url
 from worrybox import survey
 
 def _open(db, today):
@@ -59,8 +58,7 @@ def test_a_survey_answered_in_punjabi_by_touch_with_javascript_off_shows_in_the_
     server = gunicorn_app("kiosk", data_dir, port, workers=1)
     try:
         server.wait_until_healthy(port)
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        with chromium() as browser:
             context = browser.new_context(java_script_enabled=False, has_touch=True,
                                           viewport={"width": 768, "height": 1024})
             page = context.new_page()
@@ -79,7 +77,6 @@ def test_a_survey_answered_in_punjabi_by_touch_with_javascript_off_shows_in_the_
             page.wait_for_url("**/survey/thanks")
             content = page.content()
             assert "ਤੁਹਾਡੇ ਜਵਾਬਾਂ ਲਈ ਧੰਨਵਾਦ" in content, content[content.find("<main"):content.find("</main>")]
-            browser.close()
     finally:
         server.stop()
     by_class = survey.counts(db, today, today, "4B")

@@ -5,10 +5,10 @@ import time
 
 import pytest
 import requests
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from helpers import DSL_EMAIL, DSL_PASSWORD, csrf_token, hidden_value
-from helpers import CHROMIUM, CHROMIUM_ARGS, free_port, gunicorn_app, url
+from helpers import chromium, free_port, gunicorn_app, url
 from worrybox import escalation
 
 
@@ -29,8 +29,7 @@ def test_an_urgent_worry_appears_on_the_dsls_open_untouched_queue_within_5_secon
     try:
         kiosk.wait_until_healthy(kiosk_port)
         console.wait_until_healthy(console_port)
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        with chromium() as browser:
             page = browser.new_page()
             page.goto(url(console_port, "/login"))
             page.get_by_label("Email").fill(DSL_EMAIL)
@@ -46,7 +45,6 @@ def test_an_urgent_worry_appears_on_the_dsls_open_untouched_queue_within_5_secon
             expect(page.locator("#live-banner")).to_contain_text("1 urgent worry not yet opened")
             assert time.monotonic() - posted < 5
             assert "LIVE-CANARY" not in page.content()
-            browser.close()
     finally:
         kiosk.stop()
         console.stop()
@@ -95,8 +93,7 @@ def test_the_red_button_on_the_help_page_is_red(data_dir):
     kiosk = gunicorn_app("kiosk", data_dir, port, workers=1)
     try:
         kiosk.wait_until_healthy(port)
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        with chromium() as browser:
             page = browser.new_page()
             page.goto(url(port, "/help"))
             assert "press the red button" in page.content().lower()
@@ -104,6 +101,5 @@ def test_the_red_button_on_the_help_page_is_red(data_dir):
             colour = button.evaluate("element => getComputedStyle(element).backgroundColor")
             red, green, blue = (int(part) for part in re.findall(r"\d+", colour)[:3])
             assert red > 150 and red > 2 * green and red > 2 * blue, colour
-            browser.close()
     finally:
         kiosk.stop()
