@@ -64,10 +64,9 @@ def log_concern():
 
     def change(db):
         ref, pupil = chosen
-        happened = form.happened_at.data.replace(tzinfo=form.now.tzinfo)
         try:
             concerns.log_concern(db, g.staff.id, concerns.NewConcern(
-                pupil, ref, form.text.data, form.category.data, form.place.data or None, happened))
+                pupil, ref, form.text.data, form.category.data, form.place.data or None, form.happened))
         except NoRecipients:
             form.form_errors.append("Concerns cannot be sealed right now, so nothing was sent; what you wrote is "
                                     "still here. Tell the safeguarding lead in person, and ask school IT to run "

@@ -349,19 +349,22 @@ class ConcernForm(FlaskForm):
     chosen = None  # (pseudonym, pupil) the view found on the roster for the chosen child, if any
     now = None  # the school's time now, set by the view
 
+    @property
+    def happened(self):
+        """When it happened, where the school is (the field holds a time without a zone)."""
+        return self.happened_at.data.replace(tzinfo=self.now.tzinfo)
+
     def validate(self, extra_validators=None):
-        ok = super().validate(extra_validators)
+        ok = super().validate(extra_validators)  # every field's errors are lists from here on
         if self.chosen is None:
-            self.pupil.errors = list(self.pupil.errors) + ["Find the child and choose them."]
+            self.pupil.errors.append("Find the child and choose them.")
             ok = False
         if self.happened_at.data and self.now is not None:
-            happened = self.happened_at.data.replace(tzinfo=self.now.tzinfo)
-            if happened > self.now + timedelta(minutes=5):
-                self.happened_at.errors = list(self.happened_at.errors) + ["That time has not come yet: say when it "
-                                                                           "happened."]
+            if self.happened > self.now + timedelta(minutes=5):
+                self.happened_at.errors.append("That time has not come yet: say when it happened.")
                 ok = False
-            elif happened < self.now - timedelta(days=366):
-                self.happened_at.errors = list(self.happened_at.errors) + ["Choose a time within the last year."]
+            elif self.happened < self.now - timedelta(days=366):
+                self.happened_at.errors.append("Choose a time within the last year.")
                 ok = False
         return ok
 
