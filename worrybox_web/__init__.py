@@ -5,6 +5,7 @@ Error pages are in errors.py, shared form fields in fields.py.
 """
 
 import functools
+import gzip
 import hashlib
 import os
 import sqlite3
@@ -55,6 +56,36 @@ BEHIND_PROXY_ENV = "WORRYBOX_BEHIND_PROXY"
 SECURE_COOKIES_ENV = "WORRYBOX_SECURE_COOKIES"
 
 
+# Text files a first visit pays for on slow Wi-Fi, sent gzipped (a quarter of their size) to a browser that asks.
+# Only static files: a page holds a CSRF token next to what a visitor typed, and compressing the two together
+# lets someone who watches the sizes guess the token (BREACH), so pages are never compressed (nginx has gzip off).
+COMPRESSED_STATIC = (".css", ".js", ".svg")
+
+
+class _App(Flask):
+    def send_static_file(self, filename):
+        response = super().send_static_file(filename)  # 404 for a missing file, 304 when the browser has it
+        if not filename.endswith(COMPRESSED_STATIC):
+            return response
+        response.vary.add("Accept-Encoding")
+        if response.status_code != 200 or not request.accept_encodings["gzip"]:
+            return response
+        path = safe_join(self.static_folder, filename)
+        stat = os.stat(path)
+        etag, _ = response.get_etag()
+        response.close()  # the file send_file opened; the body comes from the worker's memory instead
+        response.direct_passthrough = False
+        response.set_data(_gzipped(path, stat.st_mtime_ns, stat.st_size))
+        response.headers["Content-Encoding"] = "gzip"
+        response.set_etag(etag + "-gzip")
+        return response.make_conditional(request)
+
+
+@functools.lru_cache(maxsize=128)
+def _gzipped(path: str, mtime_ns: int, size: int) -> bytes:
+    return gzip.compress(Path(path).read_bytes(), compresslevel=9, mtime=0)
+
+
 class _SessionInterface(SecureCookieSessionInterface):
     """Signed-cookie sessions whose cookie is Secure whenever the request came over https."""
 
@@ -68,7 +99,7 @@ def make_app(import_name: str, app_name: str, test_config: dict | None = None, l
 
     upload_endpoints: the only views that may take a file as multipart/form-data (the 1 MiB limit still applies).
     """
-    app = Flask(import_name, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    app = _App(import_name, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     test_config = dict(test_config or {})
     paths = Paths(resolve_data_dir(test_config.pop("DATA_DIR", None)))
     app.config.update(
