@@ -48,9 +48,15 @@ browser:
 # use: Latin and Latin Extended (Polish), Gurmukhi (Punjabi), Arabic (Urdu, in Noto Naskh Arabic).
 FONTS := noto-sans:latin noto-sans:latin-ext noto-sans-gurmukhi:gurmukhi noto-naskh-arabic:arabic
 # Noto Naskh Arabic's Arabic subset also carries the Arabic Supplement and Extended letters and presentation forms,
-# which Urdu does not use: keeping the Arabic block (every Urdu letter, digit, mark and punctuation) and the joiners
-# halves each weight (52 KB to 26 KB), so an Urdu page comes sooner on slow Wi-Fi. static/worrybox.css says the same.
-ARABIC_KEPT := U+0600-06FF,U+200C-200F
+# and the Arabic block itself letters of Sindhi, Pashto and Kurdish and Quranic marks, none of which Urdu uses.
+# Keeping Urdu's letters (with the Arabic ones an Arabic keyboard types), its marks, digits and punctuation and the
+# joiners takes each weight from 52 KB to 19 KB, so an Urdu page comes sooner on slow Wi-Fi. A letter left out
+# still shows, in the tablet's own font. static/worrybox.css has the same range; tests/test_fonts.py checks both.
+ARABIC_KEPT := U+0600-0658,U+0660-066D,U+0670,U+0679,U+067E,U+0686,U+0688,U+0691,U+0698,U+06A9,U+06AF,U+06BA,U+06BE,U+06C0-06C3,U+06CC,U+06D2-06D5,U+06F0-06F9,U+200C-200F
+# Polish needs nine letters beyond Latin-1 (both cases), which sit in the 57 KB Latin Extended file meant for
+# every European name: they get a file of their own (2 KB a weight), and the rest of Latin Extended is fetched
+# only by a page that shows another such letter (a pupil's name). The stylesheet splits the range the same way.
+POLISH_KEPT := U+0104-0107,U+0118-0119,U+0141-0144,U+015A-015B,U+0179-017C
 fonts: install-run
 	@rm -rf .fonts-download && mkdir -p .fonts-download static/fonts
 	@set -e; cd .fonts-download; for entry in $(FONTS); do \
@@ -64,6 +70,15 @@ fonts: install-run
 	@set -e; for weight in 400 700; do file=static/fonts/noto-naskh-arabic-arabic-$$weight-normal.woff2; \
 	    $(BIN)/pyftsubset $$file --unicodes=$(ARABIC_KEPT) --layout-features='*' --name-IDs='*' \
 	        --name-languages='*' --flavor=woff2 --output-file=$$file.subset && mv $$file.subset $$file; done
+	@set -e; for weight in 400 700; do $(BIN)/pyftsubset static/fonts/noto-sans-latin-ext-$$weight-normal.woff2 \
+	    --unicodes=$(POLISH_KEPT) --layout-features='*' --name-IDs='*' --name-languages='*' --flavor=woff2 \
+	    --output-file=static/fonts/noto-sans-polish-$$weight-normal.woff2; done
+	@# The start screen names every language in its own script. Those few letters come from a font of their own
+	@# (about 1 KB per script), so an English start screen does not fetch all of Urdu and Punjabi for two words.
+	@set -e; names="$$($(BIN)/python -c 'from worrybox.languages import LANGUAGES; print("".join(n for n, _ in LANGUAGES.values()))')"; \
+	for script in naskh-arabic-arabic sans-gurmukhi-gurmukhi; do \
+	    $(BIN)/pyftsubset static/fonts/noto-$$script-700-normal.woff2 --text="$$names" --layout-features='*' \
+	        --name-IDs='*' --name-languages='*' --flavor=woff2 --output-file=static/fonts/language-names-$${script##*-}-700.woff2; done
 	@ls -l static/fonts
 
 # Refresh docs/screenshots (start screen and worry form in every language) from the browser tests.

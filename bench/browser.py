@@ -38,6 +38,9 @@ TIMING_JS = """() => {
     first_contentful_paint_ms: paint ? paint.startTime : null,
     fonts_ms: fonts.length ? Math.max(...fonts.map(r => r.responseEnd)) : 0,
     fonts: fonts.map(r => r.name.split("/").pop()),
+    timeline: [nav, ...performance.getEntriesByType("resource")].map(r => [
+      r.name.split("/").pop().split("?")[0] || "/", Math.round(r.startTime), Math.round(r.responseStart),
+      Math.round(r.responseEnd)]),
     step: (document.querySelector("input[name=step]") || {}).value || null,
   };
 }"""

@@ -60,7 +60,7 @@ TARGETS = {
     "page_tappable_ms": 1000,
 }
 # The browser walk: every page in English and in Urdu (the heaviest script: its two Arabic-script fonts).
-BROWSER_LANGUAGES = ("en", "ur")
+BROWSER_LANGUAGES = ("en", "pa", "ur", "pl")
 
 
 def log(message: str) -> None:

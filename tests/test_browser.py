@@ -497,6 +497,68 @@ def test_each_language_is_drawn_with_its_bundled_font_in_a_light_page(browser, k
         context.close()
 
 
+def test_the_start_screen_names_every_language_in_its_own_script_without_fetching_whole_fonts(browser, kiosk_url):
+    # An English start screen shows "ਪੰਜਾਬੀ" and "اردو": a child who reads them must see real letters, and the
+    # tablet on slow Wi-Fi should not fetch all of Punjabi and Urdu (36 KB) for those two words.
+    context = browser.new_context(viewport={"width": 1024, "height": 768})
+    page = context.new_page()
+    fetched = []
+    page.on("response", lambda response: fetched.append(response.url.split("/")[-1].split("?")[0]))
+    try:
+        page.goto(kiosk_url + "/language/en")
+        page.evaluate("document.fonts.ready")
+        page.wait_for_load_state("networkidle")
+        for language in ("en", "pa", "ur", "pl"):
+            drawn = _fonts_drawing(page, "a.language[hreflang=%s]" % language)
+            assert drawn and all(custom for custom, _glyphs in drawn.values()), (language, drawn)
+            assert FONT_OF_LANGUAGE[language] in drawn, (language, drawn)
+        whole = [name for name in fetched if re.match(r"noto-(sans-gurmukhi|naskh-arabic)-", name)]
+        assert not whole, "the English start screen fetched %s" % whole
+    finally:
+        context.close()
+
+
+def _fonts_fetched(browser, kiosk_url, language, path, keep_preloads):
+    """The font files a kiosk page fetched, as {file: times}, with its preload links kept or taken out."""
+    context = browser.new_context(viewport={"width": 1024, "height": 768})
+    page = context.new_page()
+    fetched = {}
+    page.on("request", lambda request: request.url.endswith(".woff2") and fetched.update(
+        {request.url.split("/")[-1]: fetched.get(request.url.split("/")[-1], 0) + 1}))
+
+    def without_preloads(route):
+        response = route.fetch()
+        body = response.text() if keep_preloads else re.sub(r'<link rel="preload"[^>]*>', "", response.text())
+        route.fulfill(response=response, body=body)
+
+    try:
+        page.goto(kiosk_url + "/language/" + language)
+        page.route(kiosk_url + path, without_preloads)
+        fetched.clear()
+        page.goto(kiosk_url + path)
+        page.evaluate("document.fonts.ready")
+        page.wait_for_load_state("networkidle")
+        preloaded = page.eval_on_selector_all('link[rel=preload][as=font]', "links => links.map(l => l.href)")
+        return fetched, [href.split("/")[-1] for href in preloaded]
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("language", ["en", "pa", "ur", "pl"])
+def test_a_page_asks_early_for_the_fonts_it_draws_with_and_fetches_each_once(browser, kiosk_url, language):
+    # Fonts are asked for with the page, not after the stylesheet: on slow Wi-Fi a round trip sooner. A font
+    # asked for but never drawn is bytes wasted (at most Polish's small regular file, on a page with no regular
+    # "ą" or "ł"); one asked for by another address would come twice.
+    fonts = Path(__file__).resolve().parent.parent / "static" / "fonts"
+    for path in ("/", "/worry"):
+        used, none_preloaded = _fonts_fetched(browser, kiosk_url, language, path, keep_preloads=False)
+        fetched, preloaded = _fonts_fetched(browser, kiosk_url, language, path, keep_preloads=True)
+        assert none_preloaded == [] and preloaded, (language, path)
+        wasted = set(preloaded) - set(used)
+        assert sum((fonts / name).stat().st_size for name in wasted) <= 4096, (language, path, wasted)
+        assert set(fetched) == set(used) | wasted and set(fetched.values()) == {1}, (language, path, fetched, used)
+
+
 def _kiosk_pages(page, kiosk_url, school):
     """Visit every kiosk page a child or mediator can reach; yield (name, page) at each."""
     def go(locator):

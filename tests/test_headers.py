@@ -145,7 +145,13 @@ def test_requests_over_a_mebibyte_are_refused_and_the_kiosk_takes_a_drawing_size
 
 def test_static_files_carry_their_content_hash_and_are_kept_until_it_changes(kiosk):
     page = kiosk.get("/worry").get_data(as_text=True)
-    addresses = re.findall(r'(?:src|href)="(/static/[^"]+)"', page)
+    # Fonts are asked for early by the address the stylesheet gives them, which has no hash: kept for a day.
+    fonts = re.findall(r'<link rel="preload" as="font"[^>]* href="(/static/[^"]+)"', page)
+    stylesheet = kiosk.get("/static/worrybox.css").get_data(as_text=True)
+    assert fonts and all('url("%s")' % font.removeprefix("/static/") in stylesheet for font in fonts), fonts
+    for font in fonts:
+        assert kiosk.get(font).headers["Cache-Control"] == "public, max-age=86400", font
+    addresses = [address for address in re.findall(r'(?:src|href)="(/static/[^"]+)"', page) if address not in fonts]
     assert any(address.startswith("/static/worrybox.css?v=") for address in addresses)
     assert addresses and all(re.search(r"\?v=[0-9a-f]{16}$", address) for address in addresses), addresses
     for address in set(addresses):
