@@ -12,7 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from worrybox.choices import FEELINGS, PLACES, TALK_TO, TOPICS
-from worrybox_web.fields import FixedChoiceField, ReadableText, strip_text
+from worrybox_web.fields import FixedChoiceField, ReadableText, SignedWhenShownCSRF, strip_text
 from worrybox.hear_back import ANIMALS
 from worrybox.mediators import OUTCOMES
 from worrybox.worries import MAX_TEXT
@@ -64,6 +64,7 @@ class WorryForm(PictureCodeFields, FlaskForm):
 
     class Meta:
         csrf_time_limit = None  # the app setting applies
+        csrf_class = SignedWhenShownCSRF  # most posts redirect: no new token to sign
 
     feeling = FixedChoiceField(_l("How do you feel?"), choices=_choices(FEELINGS), validators=[Optional()])
     topic = FixedChoiceField(_l("What is it about?"), choices=_choices(TOPICS), validators=[Optional()])

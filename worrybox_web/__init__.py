@@ -89,8 +89,18 @@ def _gzipped(path: str, mtime_ns: int, size: int) -> bytes:
 class _SessionInterface(SecureCookieSessionInterface):
     """Signed-cookie sessions whose cookie is Secure whenever the request came over https."""
 
+    _signing = (None, None)  # (the keys it was made with, the serializer)
+
     def get_cookie_secure(self, app):
         return bool(app.config["SESSION_COOKIE_SECURE"] or (has_request_context() and request.is_secure))
+
+    def get_signing_serializer(self, app):
+        # Flask makes a new serializer (and test-encodes an empty dict with it) twice a request; one is kept
+        # per app until its keys change.
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        if self._signing[0] != keys:
+            self._signing = (keys, super().get_signing_serializer(app))
+        return self._signing[1]
 
 
 def make_app(import_name: str, app_name: str, test_config: dict | None = None, locale_selector=None,
@@ -221,9 +231,14 @@ def _refuse_non_form_bodies():
         abort(415)
 
 
+_SECURITY_HEADER_ITEMS = list(SECURITY_HEADERS.items())
+
+
 def _add_headers(response):
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
+    # Each header unless the view set its own. One pass over what is there: a lookup per header cost a
+    # hundredth of a kiosk post.
+    present = {name.lower() for name, _value in response.headers.items()}
+    response.headers.extend([(name, value) for name, value in _SECURITY_HEADER_ITEMS if name.lower() not in present])
     if request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     if request.endpoint == "static" and response.status_code in (200, 304):

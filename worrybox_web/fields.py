@@ -2,7 +2,10 @@
 
 import re
 
+import functools
+
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from wtforms import RadioField
 from wtforms.validators import ValidationError
 
@@ -39,3 +42,29 @@ class FixedChoiceField(RadioField):
     def pre_validate(self, form):
         if not any(self.data == choice.value for choice in self._choices):
             super().pre_validate(form)  # WTForms' own check and message, only for an answer that is not a choice
+
+
+class SignedWhenShownCSRF(FlaskForm.Meta.csrf_class):
+    """Flask-WTF's CSRF protection, checked as ever, but the token for the next page is signed only if it is shown.
+
+    A post that succeeds redirects and never shows its form again; signing a fresh token for it anyway was a
+    twentieth of a kiosk post. Set it as a form's Meta.csrf_class.
+    """
+
+    def generate_csrf_token(self, csrf_token_field):
+        return _TokenWhenShown(functools.partial(super().generate_csrf_token, csrf_token_field))
+
+
+class _TokenWhenShown:
+    __slots__ = ("_sign", "_token")
+
+    def __init__(self, sign):
+        self._sign, self._token = sign, None
+
+    def __str__(self):
+        if self._token is None:
+            self._token = self._sign()
+        return self._token
+
+    def __html__(self):
+        return str(self)  # URL-safe base64 and dots: nothing to escape
