@@ -8,6 +8,7 @@ import functools
 import gzip
 import hashlib
 import os
+import re
 import sqlite3
 import threading
 from datetime import datetime, timedelta
@@ -16,6 +17,7 @@ from pathlib import Path
 from flask import Flask, abort, current_app, g, has_request_context, request
 from flask_babel import Babel, get_locale
 from flask.sessions import SecureCookieSessionInterface
+from markupsafe import Markup
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.security import safe_join
 
@@ -148,6 +150,7 @@ def make_app(import_name: str, app_name: str, test_config: dict | None = None, l
     register_error_handlers(app)
     app.context_processor(_template_globals)
     app.add_template_filter(localtime)
+    app.add_template_global(picture_markup)
     return app
 
 
@@ -273,6 +276,39 @@ def _content_hash(path: str, mtime_ns: int, size: int) -> str | None:
         return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
     except OSError:
         return None
+
+
+# A picture is drawn into the page rather than fetched: on slow Wi-Fi each picture asked for separately took a
+# round trip and more bytes of headers than the picture itself (most are under 500 bytes). They are decorative
+# (the words beside them say the same), so hidden from screen readers.
+_SVG_SIZE = re.compile(r'\s(?:width|height)="[^"]*"')
+
+
+def picture_markup(name: str, size: int) -> Markup:
+    """The picture static/pictures/<name>.svg as markup to put in a page, drawn size × size."""
+    path = safe_join(str(ROOT / "static" / "pictures"), name + ".svg")
+    try:
+        stat = os.stat(path) if path else None
+    except OSError:
+        stat = None
+    svg = _svg_text(path, stat.st_mtime_ns, stat.st_size) if stat else None
+    if svg is None:
+        return Markup("")
+    return Markup(svg).replace(Markup("<svg "), Markup(
+        '<svg class="picture" data-picture="%s" width="%d" height="%d" aria-hidden="true" focusable="false" ')
+        % (name, int(size), int(size)), 1)
+
+
+@functools.lru_cache(maxsize=128)
+def _svg_text(path: str, mtime_ns: int, size: int) -> str | None:
+    try:
+        text = Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not text.startswith("<svg ") or ">" not in text:
+        return None
+    root_end = text.index(">")
+    return _SVG_SIZE.sub("", text[:root_end]) + text[root_end:]  # the page says how big to draw it
 
 
 def form_problem(form, expired_message) -> int | None:
