@@ -150,3 +150,40 @@ def test_a_flood_of_taps_at_the_kiosk_is_kept_and_marked(child, db):
     for n in range(9):
         assert child.post(feeling="okay", text="tap %d" % n).status_code == 303
     assert db.execute("SELECT count(*), sum(flood) FROM worries").fetchone() == (9, 3)
+
+
+def _steps_of_one_more_post(db, number, at, source):
+    """How much work SQLite does for one more post's flood check (virtual machine steps, not time)."""
+    worry_id, _ = worries.post_worry(db, worry_recipients(db), worries.NewWorry(
+        submission_id="flood-test-%06d-xxxxxxxx" % number, feeling="sad", text="tap"), at=at)
+    steps = [0]
+
+    def count():
+        steps[0] += 1
+
+    db.conn.set_progress_handler(count, 1)
+    try:
+        marked = throttle.mark_if_flood(db, worry_id, source, now=at)
+    finally:
+        db.conn.set_progress_handler(None, 1)
+    return marked, steps[0]
+
+
+def test_a_flood_does_not_make_each_further_post_slower(db, tablet):
+    # A flood is when the kiosk is busiest, and the check runs while every other tablet waits to write: what it
+    # costs must not grow with the flood. 40 posts, then 1,000, within one window from one tablet.
+    at = START
+    for number in range(40):
+        _post(db, number, at, tablet)
+    small = _steps_of_one_more_post(db, 40, at, tablet)
+    for number in range(41, 1000):
+        _post(db, number, at, tablet)
+    large = _steps_of_one_more_post(db, 1000, at, tablet)
+    assert small[0] and large[0]  # both marked
+    assert large[1] < small[1] * 1.5, (small, large)
+    # And when the window has passed, forgetting where 1,000 posts came from is done once, not on every post.
+    later = START + throttle.FLOOD_WINDOW + timedelta(minutes=1)
+    _post(db, 1001, later, tablet)
+    assert db.execute("SELECT count(*) FROM worries WHERE posted_from IS NOT NULL").fetchone()[0] == 1
+    after = _steps_of_one_more_post(db, 1002, later + timedelta(seconds=1), tablet)
+    assert not after[0] and after[1] < small[1] * 1.5, (small, after)
