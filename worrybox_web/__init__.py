@@ -58,7 +58,7 @@ BEHIND_PROXY_ENV = "WORRYBOX_BEHIND_PROXY"
 SECURE_COOKIES_ENV = "WORRYBOX_SECURE_COOKIES"
 
 
-# Text files a first visit pays for on slow Wi-Fi, sent gzipped (a quarter of their size) to a browser that asks.
+# Text files a first visit pays for on slow Wi-Fi, sent gzipped (a third of their size or less) to a browser that asks.
 # Only static files: a page holds a CSRF token next to what a visitor typed, and compressing the two together
 # lets someone who watches the sizes guess the token (BREACH), so pages are never compressed (nginx has gzip off).
 COMPRESSED_STATIC = (".css", ".js", ".svg")
