@@ -692,3 +692,13 @@ def _m0019_flood_sources_by_time(db: Database) -> None:
         # tablet first, so finding the expired ones read every post still in the window (thousands in a flood).
         "CREATE INDEX worries_source_kept_by_time ON worries (created_at) WHERE posted_from IS NOT NULL",
     )
+
+
+@migrations(name="0020_pupils_by_update")
+def _m0020_pupils_by_update(db: Database) -> None:
+    _run(
+        db,
+        # Whether the roster changed since a name tile was made is asked on every named post
+        # (roster.roster_version); without this it read every pupil's row.
+        "CREATE INDEX pupils_by_update ON pupils (updated_at)",
+    )
