@@ -59,6 +59,21 @@ def hidden_value(html: str, name: str) -> str:
 # In-process: Flask test clients ------------------------------------------------------------------
 
 
+def sqlite_steps(db, call) -> int:
+    """How many virtual-machine steps SQLite took for call(): how much work it did, counted, not timed."""
+    steps = [0]
+
+    def count():
+        steps[0] += 1
+
+    db.conn.set_progress_handler(count, 1)
+    try:
+        call()
+    finally:
+        db.conn.set_progress_handler(None, 1)
+    return steps[0]
+
+
 class KioskHelper:
     """Drive the kiosk as a child would: load the form, then post it."""
 

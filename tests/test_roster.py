@@ -2,6 +2,7 @@
 
 import pytest
 
+from helpers import sqlite_steps
 from worrybox import roster
 from worrybox.db import connect, migrate
 
@@ -69,27 +70,13 @@ def test_a_file_without_the_needed_columns_says_which_are_missing():
         roster.parse_roster(b"name,class\nAnn,1A\n")
 
 
-def _steps(db, call):
-    steps = [0]
-
-    def count():
-        steps[0] += 1
-
-    db.conn.set_progress_handler(count, 1)
-    try:
-        call()
-    finally:
-        db.conn.set_progress_handler(None, 1)
-    return steps[0]
-
-
 def test_checking_whether_the_roster_changed_does_not_read_every_pupil(memory_db):
     # Every named post asks whether the roster changed since its name tile was made; a big school's roster
     # must not make each post read every pupil's row. SQLite's steps, not time: 20 pupils, then 2,000.
     roster.import_roster(memory_db, KEYS, [roster.Pupil("S%d" % n, "Sam", "Lee", "1A") for n in range(20)])
-    small = _steps(memory_db, lambda: roster.roster_version(memory_db))
+    small = sqlite_steps(memory_db, lambda: roster.roster_version(memory_db))
     before = roster.roster_version(memory_db)
     roster.import_roster(memory_db, KEYS, [roster.Pupil("B%d" % n, "Bo", "Ray", "2B") for n in range(2000)])
-    large = _steps(memory_db, lambda: roster.roster_version(memory_db))
+    large = sqlite_steps(memory_db, lambda: roster.roster_version(memory_db))
     assert large < small * 1.5, (small, large)
     assert roster.roster_version(memory_db) != before  # an import still changes it

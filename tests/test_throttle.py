@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from helpers import OTHER_TEACHER_EMAIL, OTHER_TEACHER_PASSWORD, ConsoleHelper, csrf_token
+from helpers import OTHER_TEACHER_EMAIL, OTHER_TEACHER_PASSWORD, ConsoleHelper, csrf_token, sqlite_steps
 from worrybox import throttle, worries
 from worrybox.db import set_setting
 from worrybox.config import Paths
@@ -156,17 +156,9 @@ def _steps_of_one_more_post(db, number, at, source):
     """How much work SQLite does for one more post's flood check (virtual machine steps, not time)."""
     worry_id, _ = worries.post_worry(db, worry_recipients(db), worries.NewWorry(
         submission_id="flood-test-%06d-xxxxxxxx" % number, feeling="sad", text="tap"), at=at)
-    steps = [0]
-
-    def count():
-        steps[0] += 1
-
-    db.conn.set_progress_handler(count, 1)
-    try:
-        marked = throttle.mark_if_flood(db, worry_id, source, now=at)
-    finally:
-        db.conn.set_progress_handler(None, 1)
-    return marked, steps[0]
+    marked = []
+    steps = sqlite_steps(db, lambda: marked.append(throttle.mark_if_flood(db, worry_id, source, now=at)))
+    return marked[0], steps
 
 
 def test_a_flood_does_not_make_each_further_post_slower(db, tablet):
