@@ -57,6 +57,8 @@ ARABIC_KEPT := U+0600-0658,U+0660-066D,U+0670,U+0679,U+067E,U+0686,U+0688,U+0691
 # every European name: they get a file of their own (2 KB a weight), and the rest of Latin Extended is fetched
 # only by a page that shows another such letter (a pupil's name). The stylesheet splits the range the same way.
 POLISH_KEPT := U+0104-0107,U+0118-0119,U+0141-0144,U+015A-015B,U+0179-017C
+# Every subset keeps the font's shaping rules for the letters kept (Urdu's joined forms) and its names and licence.
+SUBSET = $(BIN)/pyftsubset --layout-features='*' --name-IDs='*' --name-languages='*' --flavor=woff2
 fonts: install-run
 	@rm -rf .fonts-download && mkdir -p .fonts-download static/fonts
 	@set -e; cd .fonts-download; for entry in $(FONTS); do \
@@ -68,17 +70,15 @@ fonts: install-run
 	@rm -rf .fonts-download
 	$(BIN)/python -m pip install --quiet 'fonttools[woff]>=4.50'
 	@set -e; for weight in 400 700; do file=static/fonts/noto-naskh-arabic-arabic-$$weight-normal.woff2; \
-	    $(BIN)/pyftsubset $$file --unicodes=$(ARABIC_KEPT) --layout-features='*' --name-IDs='*' \
-	        --name-languages='*' --flavor=woff2 --output-file=$$file.subset && mv $$file.subset $$file; done
-	@set -e; for weight in 400 700; do $(BIN)/pyftsubset static/fonts/noto-sans-latin-ext-$$weight-normal.woff2 \
-	    --unicodes=$(POLISH_KEPT) --layout-features='*' --name-IDs='*' --name-languages='*' --flavor=woff2 \
-	    --output-file=static/fonts/noto-sans-polish-$$weight-normal.woff2; done
+	    $(SUBSET) $$file --unicodes=$(ARABIC_KEPT) --output-file=$$file.subset && mv $$file.subset $$file; done
+	@set -e; for weight in 400 700; do $(SUBSET) static/fonts/noto-sans-latin-ext-$$weight-normal.woff2 \
+	    --unicodes=$(POLISH_KEPT) --output-file=static/fonts/noto-sans-polish-$$weight-normal.woff2; done
 	@# The start screen names every language in its own script. Those few letters come from a font of their own
 	@# (about 1 KB per script), so an English start screen does not fetch all of Urdu and Punjabi for two words.
 	@set -e; names="$$($(BIN)/python -c 'from worrybox.languages import LANGUAGES; print("".join(n for n, _ in LANGUAGES.values()))')"; \
 	for script in naskh-arabic-arabic sans-gurmukhi-gurmukhi; do \
-	    $(BIN)/pyftsubset static/fonts/noto-$$script-700-normal.woff2 --text="$$names" --layout-features='*' \
-	        --name-IDs='*' --name-languages='*' --flavor=woff2 --output-file=static/fonts/language-names-$${script##*-}-700.woff2; done
+	    $(SUBSET) static/fonts/noto-$$script-700-normal.woff2 --text="$$names" \
+	        --output-file=static/fonts/language-names-$${script##*-}-700.woff2; done
 	@ls -l static/fonts
 
 # Refresh docs/screenshots (start screen and worry form in every language) from the browser tests.
@@ -96,7 +96,7 @@ test: install browser
 	$(BIN)/python -m pytest -m alone
 
 # Not part of `make test`: serves the apps under gunicorn on 127.0.0.1, loads them with wrk and the kiosk in a
-# throttled Chromium (~6 minutes).
+# throttled Chromium (~7 minutes).
 bench: install
 	@command -v wrk >/dev/null || apt-get install -y wrk || (apt-get update && apt-get install -y wrk)
 	@command -v chromium >/dev/null || $(MAKE) browser
