@@ -8,8 +8,7 @@ from flask_babel import gettext as _
 
 from worrybox import mediators, roster
 from worrybox.choices import CHAT_TOPICS, TOPICS
-from worrybox.clock import school_time
-from worrybox_web import form_problem, get_db, get_pupil_keys
+from worrybox_web import form_problem, get_db, get_pupil_keys, school_now
 
 from .forms import BookingForm, DoneForm, MediatorLoginForm, OutcomeForm
 from .views import class_chooser, find_chosen_pupil, name_choices
@@ -51,10 +50,6 @@ def end_mediator_view_when_left_or_idle():
         session.pop("mediator", None)
 
 
-def _now_local() -> datetime:
-    return school_time(get_db(), datetime.now(timezone.utc))
-
-
 def _first_names(refs) -> list[str]:
     keys, db = get_pupil_keys(), get_db()
     pupils = [roster.pupil_by_ref(db, keys, ref) for ref in refs]
@@ -69,7 +64,7 @@ def _describe(offer: mediators.SlotOnDay) -> dict:
 
 
 def _find_offer(slot_id, day):
-    for offer in mediators.upcoming(get_db(), _now_local()):
+    for offer in mediators.upcoming(get_db(), school_now()):
         if str(offer.slot.id) == str(slot_id) and offer.day.isoformat() == day:
             return _describe(offer)
     return None
@@ -91,7 +86,7 @@ def book():
 
 
 def _render_slots(messages=(), status=200):
-    offers = [_describe(offer) for offer in mediators.upcoming(get_db(), _now_local())]
+    offers = [_describe(offer) for offer in mediators.upcoming(get_db(), school_now())]
     return render_template("kiosk/book.html", offers=offers, messages=messages), status
 
 
@@ -120,7 +115,7 @@ def book_chat():
         return _render_booking(form, offer, class_name, 422)
     try:
         mediators.book(db, offer["slot_id"], date.fromisoformat(offer["date"]), keys.pupil_ref(pupil.pupil_id),
-                       form.topic.data or None, _now_local())
+                       form.topic.data or None, school_now())
     except mediators.BookingRefused as refused:
         form.form_errors.append(_(str(refused)))
         return _render_booking(form, offer, class_name, 409)
@@ -193,7 +188,7 @@ def _render_duty(forms=None, status=200, messages=()):
     if not pupil_ref:
         return redirect(url_for("mediators.mediator"))
     keys, db = get_pupil_keys(), get_db()
-    today = _now_local().date()
+    today = school_now().date()
     me = roster.pupil_by_ref(db, keys, pupil_ref)
     duties = mediators.duty(db, pupil_ref, today)
     now = datetime.now(timezone.utc)

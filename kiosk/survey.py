@@ -1,12 +1,10 @@
 """The "How safe do you feel?" survey at the kiosk: picture questions, anonymous, once per visit, no JavaScript needed."""
 
-from datetime import datetime, timezone
-
 from flask import Blueprint, redirect, render_template, session, url_for
 from flask_babel import get_locale, gettext as _
 
-from worrybox import clock, roster, survey
-from worrybox_web import form_problem, get_db
+from worrybox import roster, survey
+from worrybox_web import form_problem, get_db, school_today
 
 from .forms import SurveyForm
 
@@ -15,14 +13,10 @@ bp = Blueprint("survey", __name__)
 ANSWERED = "survey_answered"  # in the visit's session: one response per visit; "Finish" and "Hide" end it
 
 
-def _today():
-    return clock.school_time(get_db(), datetime.now(timezone.utc)).date()
-
-
 def survey_is_open() -> bool:
     """Whether the start screen offers the survey today."""
     try:
-        return survey.window_open_on(get_db(), _today()) is not None
+        return survey.window_open_on(get_db(), school_today()) is not None
     except Exception:  # the start screen must still show if this cannot be read
         return False
 
@@ -57,7 +51,7 @@ def send_answers():
         return _page(form, status)
     answers = {question: form[question].data or "" for question in survey.QUESTIONS}
     class_name = form.class_name.data if form.class_name.data in classes else None
-    stored = survey.record_response(get_db(), _today(), answers, class_name=class_name, language=str(get_locale()))
+    stored = survey.record_response(get_db(), school_today(), answers, class_name=class_name, language=str(get_locale()))
     if stored is None:
         return render_template("kiosk/survey_thanks.html", closed=True)
     session[ANSWERED] = True

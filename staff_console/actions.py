@@ -5,14 +5,14 @@ from wtforms.fields.choices import SelectChoice
 
 from worrybox import followups, staff
 from worrybox.casework import NotAllowed
-from worrybox_web import get_db
+from worrybox_web import get_db, school_today
 from worrybox_web.errors import error_page
 
 from .auth import allowed, home_url, login_required
 from .forms import ActionForm, ButtonForm, FollowUpForm, OutcomeForm, ReferralForm
 from .permissions import may
 from .triage import WORRY_URL, _open_or_abort, _render_worry
-from .common import ID, WORRY_BUTTON_EXPIRED, Refused, save, school_today
+from .common import ID, WORRY_BUTTON_EXPIRED, Refused, save
 
 bp = Blueprint("actions", __name__)
 

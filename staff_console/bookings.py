@@ -6,10 +6,10 @@ from flask import Blueprint, render_template
 
 from worrybox import mediators
 from worrybox.choices import TOPICS, label
-from worrybox_web import get_db
+from worrybox_web import get_db, school_today
 
 from .auth import allowed
-from .common import NOT_ON_ROSTER, pupils_by_ref, school_today
+from .common import NOT_ON_ROSTER, pupils_by_ref
 
 bp = Blueprint("bookings", __name__)
 

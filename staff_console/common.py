@@ -1,11 +1,9 @@
 """What the console's views share: the form check, the id converter, the "page expired" messages, saving a
 small form, and children's names by pseudonym."""
 
-from datetime import datetime, timezone
-
 from flask import flash, g, redirect
 
-from worrybox import clock, roster
+from worrybox import roster
 from worrybox.audit import audit
 from worrybox_web import form_problem, get_db, get_pupil_keys
 
@@ -71,11 +69,6 @@ def pupils_by_ref(refs) -> dict:
     db, keys = get_db(), get_pupil_keys()
     found = {ref: roster.pupil_by_ref(db, keys, ref) for ref in set(refs)}
     return {ref: pupil for ref, pupil in found.items() if pupil}
-
-
-def school_today():
-    """The date today where the school is."""
-    return clock.school_time(get_db(), datetime.now(timezone.utc)).date()
 
 
 def how_many(count, one, many=None) -> str:

@@ -1,13 +1,11 @@
 """Log a concern about a child: any member of staff, from a phone, in under a minute; sealed to the team key only."""
 
-from datetime import datetime, timezone
-
 from flask import Blueprint, g, render_template, request, url_for
 from wtforms.fields.choices import SelectChoice
 
-from worrybox import clock, concerns, roster
+from worrybox import concerns, roster
 from worrybox.recipients import NoRecipients
-from worrybox_web import get_db, get_pupil_keys
+from worrybox_web import get_db, get_pupil_keys, school_now
 
 from .auth import allowed
 from .common import Refused, save
@@ -21,10 +19,6 @@ NO_MATCH = "No child on the roster matches that. Try part of their first name, o
 def concern_category(value):
     """Show a concern's category in words (a template filter)."""
     return concerns.CATEGORIES.get(value, value or "—")
-
-
-def _now_in_school():
-    return clock.school_time(get_db(), datetime.now(timezone.utc))
 
 
 def _matches(form):
@@ -51,7 +45,7 @@ def _page(form, found, status=200, searched=False):
 @allowed("log_a_concern")
 def log_concern():
     if request.method == "GET":
-        form = ConcernForm(formdata=None, happened_at=_now_in_school().replace(tzinfo=None, second=0, microsecond=0))
+        form = ConcernForm(formdata=None, happened_at=school_now().replace(tzinfo=None, second=0, microsecond=0))
         return _page(form, [])
     form = ConcernForm()
     found, chosen = _matches(form)
@@ -60,7 +54,7 @@ def log_concern():
         if form.find.data and not found:
             form.find.errors = [NO_MATCH]
         return _page(form, found, searched=True)
-    form.chosen, form.now = chosen, _now_in_school()
+    form.chosen, form.now = chosen, school_now()
 
     def change(db):
         ref, pupil = chosen

@@ -5,10 +5,9 @@ from markupsafe import Markup
 
 from worrybox import periods, report
 from worrybox.audit import audit
-from worrybox_web import get_db
+from worrybox_web import get_db, school_today
 
 from .auth import allowed
-from .common import school_today
 
 bp = Blueprint("reports", __name__)
 

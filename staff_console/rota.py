@@ -5,10 +5,10 @@ from datetime import datetime
 from flask import Blueprint, abort, render_template, url_for
 
 from worrybox import mediators
-from worrybox_web import get_db
+from worrybox_web import get_db, school_today
 
 from .auth import allowed
-from .common import BUTTON_EXPIRED, ID, NOT_ON_ROSTER, pupils_by_ref, save, school_today
+from .common import BUTTON_EXPIRED, ID, NOT_ON_ROSTER, pupils_by_ref, save
 from .forms import ButtonForm, PauseForm, SlotForm, SlotMediatorsForm
 
 bp = Blueprint("rota", __name__)

@@ -4,11 +4,11 @@ from flask import Blueprint, g, render_template, request, url_for
 
 from worrybox import periods, report, survey
 from worrybox.roster import class_names
-from worrybox_web import get_db
+from worrybox_web import get_db, school_today
 from worrybox_web.errors import error_page
 
 from .auth import allowed
-from .common import ID, WORRY_BUTTON_EXPIRED, Refused, save, school_today
+from .common import ID, WORRY_BUTTON_EXPIRED, Refused, save
 from .forms import ButtonForm, SurveyWindowForm
 from .permissions import may
 

@@ -5,7 +5,6 @@ real servers) is in helpers.py: tests import that, never this file.
 """
 
 import shutil
-from datetime import datetime, timezone
 
 import pytest
 from argon2 import PasswordHasher
@@ -101,7 +100,7 @@ def db(data_dir):
 @pytest.fixture
 def today(db):
     """Today where the school is, as the apps count it (a run that crosses midnight asks again)."""
-    return clock.school_time(db, datetime.now(timezone.utc)).date()
+    return clock.school_now(db).date()
 
 
 @pytest.fixture

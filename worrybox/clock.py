@@ -31,3 +31,8 @@ def school_zone(db) -> ZoneInfo:
 def school_time(db, moment: datetime) -> datetime:
     """A moment in the school's own time zone."""
     return moment.astimezone(school_zone(db))
+
+
+def school_now(db) -> datetime:
+    """The time now where the school is."""
+    return school_time(db, now())

@@ -173,6 +173,16 @@ def get_db():
     return g.db
 
 
+def school_now() -> datetime:
+    """The time now where the school is (its time_zone setting)."""
+    return clock.school_now(get_db())
+
+
+def school_today():
+    """The date today where the school is."""
+    return school_now().date()
+
+
 def get_pupil_keys():
     return current_app.extensions["worrybox_pupil_keys"]
 
