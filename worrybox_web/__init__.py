@@ -72,12 +72,13 @@ class _App(Flask):
         response.vary.add("Accept-Encoding")
         if response.status_code != 200 or not request.accept_encodings["gzip"]:
             return response
-        path = safe_join(self.static_folder, filename)
-        stat = os.stat(path)
+        found = _file_key(safe_join(self.static_folder, filename))
+        if found is None:  # gone since send_file opened it
+            return response
         etag, _ = response.get_etag()
         response.close()  # the file send_file opened; the body comes from the worker's memory instead
         response.direct_passthrough = False
-        response.set_data(_gzipped(path, stat.st_mtime_ns, stat.st_size))
+        response.set_data(_gzipped(*found))
         response.headers["Content-Encoding"] = "gzip"
         response.set_etag(etag + "-gzip")
         return response.make_conditional(request)
@@ -272,12 +273,18 @@ def _version_static_urls(endpoint, values):
 
 def static_version(filename: str) -> str | None:
     """A short hash of a static file's content as it is now, or None if there is no such file."""
-    joined = safe_join(str(ROOT / "static"), filename)
+    found = _file_key(safe_join(str(ROOT / "static"), filename))
+    return _content_hash(*found) if found else None
+
+
+def _file_key(path: str | None) -> tuple[str, int, int] | None:
+    """(path, modified, size): what a file's cached readings are kept by, so a changed file is read again; None
+    if there is no such file (or safe_join refused the name)."""
     try:
-        stat = os.stat(joined) if joined else None
+        stat = os.stat(path) if path else None
     except (OSError, ValueError):
-        stat = None
-    return _content_hash(joined, stat.st_mtime_ns, stat.st_size) if stat else None
+        return None
+    return (path, stat.st_mtime_ns, stat.st_size) if stat else None
 
 
 @functools.lru_cache(maxsize=512)
@@ -296,12 +303,8 @@ _SVG_SIZE = re.compile(r'\s(?:width|height)="[^"]*"')
 
 def picture_markup(name: str, size: int) -> Markup:
     """The picture static/pictures/<name>.svg as markup to put in a page, drawn size × size."""
-    path = safe_join(str(ROOT / "static" / "pictures"), name + ".svg")
-    try:
-        stat = os.stat(path) if path else None
-    except OSError:
-        stat = None
-    svg = _svg_text(path, stat.st_mtime_ns, stat.st_size) if stat else None
+    found = _file_key(safe_join(str(ROOT / "static" / "pictures"), name + ".svg"))
+    svg = _svg_text(*found) if found else None
     if svg is None:
         return Markup("")
     return Markup(svg).replace(Markup("<svg "), Markup(
